@@ -1,0 +1,1 @@
+"""The terminal adapter behind ``quizbot play``: the worked example of an adapter."""

@@ -1,0 +1,105 @@
+"""``quizbot play``: a personal session in the terminal, scored in the terminal's own place.
+
+Input is read line by line, so a pipe works as well as a keyboard: tests and scripted
+demos feed answers on standard input. End of input or Ctrl-C stops the session; every
+answer given so far was committed before its feedback was printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from bot.adapters.console import render
+from bot.engine import AnswerRefused, FeedbackCard, LearnerRef, PlaceRef, QuestionCard, QuizEngine
+from bot.engine.cards import RecordedCard
+from bot.engine.locale import resolve_locale
+from bot.i18n import t
+
+TERMINAL = PlaceRef("console", "local", "terminal")
+STOP_WORDS = {"quit", "exit", "q", "sair"}
+
+
+def terminal_learner(name: str | None, locale: str | None) -> LearnerRef:
+    user = name or _login_name()
+    return LearnerRef("console", user.casefold(), user, locale)
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "player"
+
+
+async def play(
+    engine: QuizEngine,
+    learner: LearnerRef,
+    *,
+    count: int,
+    task: str | None,
+    read_line: Callable[[], str] | None = None,
+    out: TextIO | None = None,
+) -> int:
+    """Play one session; returns the number of answers recorded."""
+    stream = out or sys.stdout
+    reader = read_line or sys.stdin.readline
+
+    def say(text: str = "") -> None:
+        print(text, file=stream, flush=True)
+
+    locale = resolve_locale(learner.locale, None, engine.default_locale)
+    card = await engine.start_session(learner, TERMINAL, size=count, task=task, scored=True)
+    session_id = card.session_id
+    assert session_id is not None
+    say(t(card.locale, "console.welcome", count=count))
+    answered = 0
+    try:
+        current: object = card
+        while isinstance(current, QuestionCard):
+            say()
+            say(render.question(current))
+            result = await _ask_until_valid(engine, learner, current, reader, stream)
+            if result is None:
+                say()
+                say(t(locale, "console.bye"))
+                break
+            answered += 1
+            say()
+            say(render.feedback(result) if isinstance(result, FeedbackCard) else render.recorded(result))
+            current = await engine.next_question(session_id, learner)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        say()
+        say(t(locale, "console.bye"))
+    summary = await engine.finish_session(session_id, learner)
+    say()
+    say(render.summary(summary))
+    return answered
+
+
+async def _ask_until_valid(
+    engine: QuizEngine,
+    learner: LearnerRef,
+    card: QuestionCard,
+    reader: Callable[[], str],
+    stream: TextIO,
+) -> FeedbackCard | RecordedCard | None:
+    prompt = t(card.locale, "console.prompt", letters="/".join(card.letters))
+    while True:
+        print(prompt, end="", flush=True, file=stream)
+        line = await asyncio.to_thread(reader)
+        if line == "":  # end of input
+            return None
+        text = line.strip()
+        if text.casefold() in STOP_WORDS:
+            return None
+        if not text:
+            continue
+        result = await engine.answer(card.round_id, learner, [text], place=TERMINAL)
+        if isinstance(result, AnswerRefused):
+            print(render.refusal(result), file=stream, flush=True)
+            continue
+        return result

@@ -1,0 +1,142 @@
+"""Cards as plain text for a terminal (and for anything else that shows plain text)."""
+
+from __future__ import annotations
+
+from bot.engine.cards import (
+    AnswerRefused,
+    FeedbackCard,
+    LeaderboardCard,
+    QuestionCard,
+    RecordedCard,
+    RevealCard,
+    SessionSummaryCard,
+    StatsCard,
+)
+from bot.i18n import t
+
+
+def _percent(part: int, whole: int) -> int:
+    return round(100 * part / whole) if whole else 0
+
+
+def question(card: QuestionCard) -> str:
+    lines = []
+    if card.position is not None and card.session_size is not None:
+        lines.append(t(card.locale, "question.session_progress", position=card.position, size=card.session_size))
+    lines.append(t(card.locale, "question.header", task=card.task, objective=card.objective))
+    lines += ["", card.stem, ""]
+    lines += [f"  {option.letter}) {option.text}" for option in card.options]
+    lines.append("")
+    if card.select_count == 1:
+        lines.append(t(card.locale, "question.select_one"))
+    else:
+        lines.append(t(card.locale, "question.select_many", count=card.select_count))
+    return "\n".join(lines)
+
+
+def feedback(card: FeedbackCard) -> str:
+    locale = card.locale
+    lines = [
+        t(locale, "feedback.correct" if card.correct else "feedback.wrong"),
+        t(locale, "feedback.you_chose", letters=", ".join(card.chosen_letters)),
+        t(locale, "feedback.answer_is", letters=", ".join(card.correct_letters)),
+        t(locale, "feedback.why", why=card.why),
+    ]
+    lines += [
+        t(locale, "feedback.why_wrong", letter=o.letter, why=o.why_wrong)
+        for o in card.options
+        if o.why_wrong
+    ]
+    lines += [t(locale, "feedback.reference", url=url) for url in card.references]
+    return "\n".join(lines)
+
+
+def recorded(card: RecordedCard) -> str:
+    return t(card.locale, "recorded", letters=", ".join(card.chosen_letters))
+
+
+def refusal(card: AnswerRefused) -> str:
+    return t(
+        card.locale,
+        f"refused.{card.reason.value}",
+        letters="/".join(card.letters),
+        count=card.expected_count or 0,
+    )
+
+
+def reveal(card: RevealCard) -> str:
+    locale = card.locale
+    lines = [t(locale, "reveal.title"), "", card.stem, ""]
+    for option in card.options:
+        mark = "✓" if option.correct else " "
+        tally = t(locale, "reveal.tally", letter=option.letter, picks=option.picks,
+                  percent=_percent(option.picks, card.total_answers))
+        lines.append(f" {mark} {tally} — {option.text}")
+    lines += ["", t(locale, "reveal.answer_is", letters=", ".join(card.correct_letters)),
+              t(locale, "reveal.total", count=card.total_answers)]
+    if card.right_names:
+        names = ", ".join(card.right_names)
+        key = "reveal.right_more" if card.more_right else "reveal.right"
+        lines.append(t(locale, key, names=names, more=card.more_right))
+    else:
+        lines.append(t(locale, "reveal.nobody"))
+    lines.append(t(locale, "feedback.why", why=card.why))
+    lines += [t(locale, "feedback.why_wrong", letter=letter, why=why) for letter, why in card.why_wrong]
+    lines += [t(locale, "feedback.reference", url=url) for url in card.references]
+    return "\n".join(lines)
+
+
+def summary(card: SessionSummaryCard) -> str:
+    locale = card.locale
+    lines = [t(locale, "summary.title"),
+             t(locale, "summary.score", correct=card.correct, answered=card.answered,
+               percent=_percent(card.correct, card.answered))]
+    if card.answered < card.size:
+        lines.append(t(locale, "summary.unfinished", answered=card.answered, size=card.size))
+    lines += [t(locale, "summary.task_row", key=a.key, correct=a.correct, attempts=a.attempts) for a in card.by_task]
+    if card.to_review:
+        lines.append(t(locale, "summary.review"))
+        lines += [t(locale, "summary.review_row", objective=r.objective, id=r.question_id, url=r.reference)
+                  for r in card.to_review]
+    elif card.answered:
+        lines.append(t(locale, "summary.perfect"))
+    return "\n".join(lines)
+
+
+def leaderboard(card: LeaderboardCard) -> str:
+    locale = card.locale
+    scope = t(locale, f"leaderboard.scope.{card.scope.value}")
+    period = t(locale, f"leaderboard.period.{card.period.value}", label=card.period_label)
+    lines = [t(locale, "leaderboard.title", scope=scope, period=period)]
+    if not card.entries:
+        lines.append(t(locale, "leaderboard.empty"))
+    for entry in card.entries:
+        row = t(locale, "leaderboard.row", rank=entry.rank, name=entry.display_name, score=entry.score)
+        lines.append(f"{row}  ◀" if entry.is_viewer else row)
+    if card.tied_beyond:
+        lines.append(t(locale, "leaderboard.tied_beyond", count=card.tied_beyond, rank=card.entries[-1].rank))
+    if card.viewer_rank is not None:
+        lines.append(t(locale, "leaderboard.you", rank=card.viewer_rank, total=card.total_learners,
+                       score=card.viewer_score))
+    elif card.entries:
+        lines.append(t(locale, "leaderboard.you_none"))
+    return "\n".join(lines)
+
+
+def stats(card: StatsCard) -> str:
+    locale = card.locale
+    lines = [t(locale, "stats.title", name=card.display_name)]
+    if not card.attempts:
+        lines.append(t(locale, "stats.none"))
+        return "\n".join(lines)
+    lines.append(t(locale, "stats.total", correct=card.correct, attempts=card.attempts,
+                   percent=_percent(card.correct, card.attempts)))
+    for task in card.by_task:
+        lines.append(t(locale, "stats.task_row", key=task.key, correct=task.correct,
+                       attempts=task.attempts, percent=task.percent))
+        for objective in card.by_objective:
+            if objective.key.startswith(task.key + "."):
+                lines.append(t(locale, "stats.objective_row", key=objective.key, correct=objective.correct,
+                               attempts=objective.attempts, percent=objective.percent))
+    lines.append(t(locale, "stats.runs", current=card.current_run, best=card.best_run))
+    return "\n".join(lines)

@@ -1,0 +1,218 @@
+"""The ``quizbot`` command.
+
+Heavy imports (SQLAlchemy, the engine, adapters) happen inside the subcommand that
+needs them, so ``quizbot --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot import __version__
+from bot.config import SUPPORTED_LOCALES, Settings, SettingsError, load_settings
+
+EXIT_USAGE = 2
+TASK_CHOICES = ("3.1", "3.2", "3.3", "3.4")
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _run(coroutine: Coroutine[Any, Any, int]) -> int:
+    try:
+        return asyncio.run(coroutine)
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _with_app(args: argparse.Namespace, action: Callable[[Any], Coroutine[Any, Any, int]]) -> int:
+    from bot.bank import BankError
+    from bot.runtime import open_app
+
+    try:
+        async with open_app(_settings()) as app:
+            return await action(app)
+    except BankError as error:
+        print(f"quizbot: refusing to start: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from bot.adapters.console.play import play, terminal_learner
+
+    async def action(app: Any) -> int:
+        learner = terminal_learner(args.user, args.lang)
+        await play(app.engine, learner, count=args.count, task=args.task)
+        return 0
+
+    return _run(_with_app(args, action))
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from bot.adapters.console import render
+    from bot.adapters.console.play import TERMINAL, terminal_learner
+    from bot.engine import Period, Scope
+
+    async def action(app: Any) -> int:
+        card = await app.engine.leaderboard(
+            TERMINAL, terminal_learner(args.user, args.lang), scope=Scope.WORKSPACE,
+            period=Period(args.period), top=args.top,
+        )
+        print(render.leaderboard(card))
+        return 0
+
+    return _run(_with_app(args, action))
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from bot.adapters.console import render
+    from bot.adapters.console.play import TERMINAL, terminal_learner
+
+    async def action(app: Any) -> int:
+        print(render.stats(await app.engine.stats(terminal_learner(args.user, args.lang), TERMINAL)))
+        return 0
+
+    return _run(_with_app(args, action))
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.store.database import Database
+    from bot.store.migrate import current_revision, upgrade
+
+    async def go() -> int:
+        database = Database(_settings().database_url)
+        try:
+            await upgrade(database)
+            print(f"database at revision {await current_revision(database)}")
+        finally:
+            await database.dispose()
+        return 0
+
+    return _run(go())
+
+
+def cmd_db_current(args: argparse.Namespace) -> int:
+    from bot.store.database import Database
+    from bot.store.migrate import current_revision, head_revision
+
+    async def go() -> int:
+        database = Database(_settings().database_url)
+        try:
+            current = await current_revision(database)
+        finally:
+            await database.dispose()
+        head = head_revision()
+        print(f"current: {current or 'empty'} · newest: {head}")
+        return 0 if current == head else 1
+
+    return _run(go())
+
+
+def cmd_questions_validate(args: argparse.Namespace) -> int:
+    from bot.bank import validate_paths
+    from bot.paths import bundled_questions_dir
+
+    paths = [Path(p) for p in args.paths] or [bundled_questions_dir(), *_settings().questions_dirs]
+    problems = validate_paths(paths)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) found; nothing was loaded.", file=sys.stderr)
+        return 1
+    from bot.bank.loader import question_files
+
+    print(f"ok: {len(question_files(paths))} file(s) valid")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if not any(key in settings.extra for key in ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_CLIENT_ID")):
+        print(
+            "quizbot run: no platform is configured. Set DISCORD_TOKEN (Discord) or "
+            "SLACK_BOT_TOKEN / SLACK_CLIENT_ID (Slack) in the environment or .env.\n"
+            "To try the bot without any token, run: quizbot play",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    print("quizbot run: the Discord and Slack adapters are not part of this version yet.", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="quizbot",
+        description="AWS Certified AI Practitioner (AIF-C01) Domain 3 quiz bot.",
+    )
+    parser.add_argument("--version", action="version", version=f"quizbot {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def user_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--user", help="your name on this machine's scoreboard (default: login name)")
+        sub.add_argument("--lang", choices=SUPPORTED_LOCALES, help="language (default: QUIZBOT_LOCALE)")
+
+    play = commands.add_parser("play", help="practise in the terminal (no token needed)",
+                               description="Answer questions in the terminal; scores are saved.")
+    play.add_argument("--task", choices=TASK_CHOICES, help="only this task statement")
+    play.add_argument("--count", type=int, default=10, help="number of questions (default 10)")
+    user_options(play)
+    play.set_defaults(handler=cmd_play)
+
+    board = commands.add_parser("leaderboard", help="the terminal's leaderboard",
+                                description="Show the terminal place's leaderboard.")
+    board.add_argument("--period", choices=("week", "month", "all"), default="all")
+    board.add_argument("--top", type=int, default=10)
+    user_options(board)
+    board.set_defaults(handler=cmd_leaderboard)
+
+    stats = commands.add_parser("stats", help="your own stats", description="Your answers, accuracy and runs.")
+    user_options(stats)
+    stats.set_defaults(handler=cmd_stats)
+
+    run = commands.add_parser("run", help="run the configured chat adapters",
+                              description="Run the Discord and/or Slack adapters configured in the environment.")
+    run.set_defaults(handler=cmd_run)
+
+    db = commands.add_parser("db", help="database maintenance", description="Database maintenance.")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_commands.add_parser("upgrade", help="apply migrations", description="Apply all migrations.").set_defaults(
+        handler=cmd_db_upgrade)
+    db_commands.add_parser("current", help="show the schema revision",
+                           description="Show the current and newest schema revision; exit 1 if behind.").set_defaults(
+        handler=cmd_db_current)
+
+    questions = commands.add_parser("questions", help="question bank tools", description="Question bank tools.")
+    q_commands = questions.add_subparsers(dest="questions_command", metavar="ACTION", required=True)
+    validate = q_commands.add_parser("validate", help="check question files",
+                                     description="Validate question files or folders (default: the whole bank).")
+    validate.add_argument("paths", nargs="*", help="files or folders (default: bundled bank + QUIZBOT_QUESTIONS_DIRS)")
+    validate.set_defaults(handler=cmd_questions_validate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        settings = _settings()
+    except SettingsError as error:
+        print(f"quizbot: configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    result: int = args.handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""Settings from the environment or a ``.env`` file, validated once at start.
+
+Every problem names the variable that caused it, so a misconfigured deployment fails
+with a message an organiser can act on instead of a traceback deep in a library.
+Secrets are kept in :class:`Secret` so that printing a Settings object never shows them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SUPPORTED_LOCALES = ("en", "pt-BR")
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///quizbot.db"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Secret(str):
+    """A string that never shows its value in repr or logs."""
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    locale: str = "en"
+    questions_dirs: tuple[Path, ...] = ()
+    log_level: str = "INFO"
+    extra: Mapping[str, Secret] = field(default_factory=dict, repr=False)
+
+
+def parse_dotenv(text: str) -> dict[str, str]:
+    """Parse the common ``KEY=value`` subset of .env files (comments, quotes, export)."""
+    values: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :].lstrip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise SettingsError(f".env line {number}: expected KEY=value")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key] = value
+    return values
+
+
+def _normalise_database_url(url: str) -> str:
+    """Accept plain ``sqlite:///`` and ``postgresql://`` URLs and pick the async driver."""
+    if url.startswith("sqlite:"):
+        return "sqlite+aiosqlite:" + url[len("sqlite:") :]
+    if url.startswith(("postgresql:", "postgres:")):
+        return "postgresql+asyncpg:" + url.split(":", 1)[1]
+    return url
+
+
+def _database_url(value: str) -> str:
+    url = _normalise_database_url(value.strip())
+    if not url.startswith(("sqlite+aiosqlite:///", "postgresql+asyncpg://")):
+        raise SettingsError(
+            "QUIZBOT_DATABASE_URL must be a SQLite URL (sqlite:///path/to/quizbot.db) or a "
+            f"PostgreSQL URL (postgresql://user:pass@host/db), got {value.split('@')[-1]!r}"
+        )
+    return url
+
+
+def _locale(value: str) -> str:
+    for known in SUPPORTED_LOCALES:
+        if value.strip().lower() == known.lower():
+            return known
+    raise SettingsError(f"QUIZBOT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}, got {value!r}")
+
+
+def _questions_dirs(value: str) -> tuple[Path, ...]:
+    dirs = tuple(Path(part).expanduser() for part in value.split(os.pathsep) if part.strip())
+    for path in dirs:
+        if not path.is_dir():
+            raise SettingsError(f"QUIZBOT_QUESTIONS_DIRS: {path} is not a directory")
+    return dirs
+
+
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise SettingsError(f"QUIZBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {value!r}")
+    return level
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> Settings:
+    """Merge ``.env`` (if present) under the real environment, then validate."""
+    merged: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        merged.update(parse_dotenv(env_file.read_text(encoding="utf-8")))
+    merged.update(os.environ if environ is None else environ)
+    kwargs: dict[str, object] = {}
+    if merged.get("QUIZBOT_DATABASE_URL", "").strip():
+        kwargs["database_url"] = _database_url(merged["QUIZBOT_DATABASE_URL"])
+    if merged.get("QUIZBOT_LOCALE", "").strip():
+        kwargs["locale"] = _locale(merged["QUIZBOT_LOCALE"])
+    if merged.get("QUIZBOT_QUESTIONS_DIRS", "").strip():
+        kwargs["questions_dirs"] = _questions_dirs(merged["QUIZBOT_QUESTIONS_DIRS"])
+    if merged.get("QUIZBOT_LOG_LEVEL", "").strip():
+        kwargs["log_level"] = _log_level(merged["QUIZBOT_LOG_LEVEL"])
+    secrets = {k: Secret(v) for k, v in merged.items() if k.startswith(("DISCORD_", "SLACK_"))}
+    return Settings(extra=secrets, **kwargs)  # type: ignore[arg-type]

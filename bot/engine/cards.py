@@ -1,0 +1,191 @@
+"""Cards: what the engine hands back to adapters, as plain frozen data.
+
+A card carries the locale its text should be rendered in and every figure an adapter
+needs; it never carries platform markup. Letters (A, B, …) are the ones shown to
+learners in this round, already mapped from the authored option keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from bot.engine.model import Period, Scope
+
+
+@dataclass(frozen=True)
+class ShownOption:
+    letter: str
+    text: str
+    correct: bool
+    why_wrong: str | None  # None for a correct option
+
+
+@dataclass(frozen=True)
+class QuestionCard:
+    """A question to show: posted to a channel, or one step of a private session."""
+
+    round_id: int
+    question_id: str
+    task: str
+    objective: str
+    stem: str
+    options: tuple[ShownOption, ...]
+    select_count: int
+    deadline: datetime | None
+    locale: str
+    session_id: int | None = None
+    position: int | None = None  # 1-based place in a session
+    session_size: int | None = None
+
+    @property
+    def letters(self) -> tuple[str, ...]:
+        return tuple(option.letter for option in self.options)
+
+
+@dataclass(frozen=True)
+class RoundBusy:
+    """A round is already open in this channel: point to it instead of opening another."""
+
+    open_round_id: int
+    message_ref: str | None
+    locale: str
+
+
+@dataclass(frozen=True)
+class FeedbackCard:
+    """Private feedback right after an answer (immediate feedback mode)."""
+
+    round_id: int
+    question_id: str
+    correct: bool
+    chosen_letters: tuple[str, ...]
+    correct_letters: tuple[str, ...]
+    options: tuple[ShownOption, ...]
+    why: str
+    references: tuple[str, ...]
+    locale: str
+
+
+@dataclass(frozen=True)
+class RecordedCard:
+    """The answer is stored; the result waits for the close (at-close mode)."""
+
+    round_id: int
+    chosen_letters: tuple[str, ...]
+    deadline: datetime | None
+    locale: str
+
+
+class RefusalReason(StrEnum):
+    ALREADY_ANSWERED = "already_answered"
+    CLOSED = "closed"
+    UNKNOWN_ROUND = "unknown_round"
+    INVALID_CHOICE = "invalid_choice"
+    WRONG_COUNT = "wrong_count"
+
+
+@dataclass(frozen=True)
+class AnswerRefused:
+    """An answer that changed nothing, with the reason to tell the learner privately."""
+
+    reason: RefusalReason
+    locale: str
+    round_id: int | None = None
+    expected_count: int | None = None
+    letters: tuple[str, ...] = ()
+
+
+AnswerResult = FeedbackCard | RecordedCard | AnswerRefused
+
+
+@dataclass(frozen=True)
+class OptionTally:
+    letter: str
+    text: str
+    correct: bool
+    picks: int
+
+
+@dataclass(frozen=True)
+class RevealCard:
+    """Posted when a channel round closes."""
+
+    round_id: int
+    question_id: str
+    stem: str
+    options: tuple[OptionTally, ...]
+    correct_letters: tuple[str, ...]
+    total_answers: int
+    right_names: tuple[str, ...]
+    more_right: int  # "…and N more" beyond the names listed
+    why: str
+    why_wrong: tuple[tuple[str, str], ...]  # (letter, reason) for each wrong option
+    references: tuple[str, ...]
+    message_ref: str | None
+    locale: str
+
+
+@dataclass(frozen=True)
+class LeaderboardEntry:
+    rank: int
+    display_name: str
+    score: int
+    is_viewer: bool
+
+
+@dataclass(frozen=True)
+class LeaderboardCard:
+    scope: Scope
+    period: Period
+    period_label: str  # e.g. "2026-W48", "2026-11", "season 2"
+    entries: tuple[LeaderboardEntry, ...]
+    tied_beyond: int  # learners sharing the last shown rank who did not fit
+    viewer_rank: int | None
+    viewer_score: int | None
+    total_learners: int
+    locale: str
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    key: str  # task statement ("3.1") or objective ("3.1.b")
+    attempts: int
+    correct: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.correct / self.attempts) if self.attempts else 0
+
+
+@dataclass(frozen=True)
+class StatsCard:
+    display_name: str
+    attempts: int
+    correct: int
+    by_task: tuple[Accuracy, ...]
+    by_objective: tuple[Accuracy, ...]
+    current_run: int
+    best_run: int
+    first_answer: date | None
+    locale: str
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    question_id: str
+    objective: str
+    stem: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class SessionSummaryCard:
+    session_id: int
+    answered: int
+    correct: int
+    size: int
+    by_task: tuple[Accuracy, ...]
+    to_review: tuple[ReviewItem, ...] = field(default_factory=tuple)
+    locale: str = "en"

@@ -1,0 +1,130 @@
+"""Domain values shared by the engine, the store and the adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class FeedbackMode(StrEnum):
+    IMMEDIATE = "immediate"  # default: the bot exists to teach
+    AT_CLOSE = "at-close"  # competitive groups: nothing revealed until the round closes
+
+
+class Period(StrEnum):
+    WEEK = "week"
+    MONTH = "month"
+    ALL = "all"
+
+
+class Scope(StrEnum):
+    WORKSPACE = "workspace"  # a Discord guild, a Slack workspace, the terminal
+    CHANNEL = "channel"
+
+
+class RoundKind(StrEnum):
+    CHANNEL = "channel"  # posted for everyone in a channel
+    SESSION = "session"  # one learner's private practice or terminal play
+
+
+@dataclass(frozen=True)
+class PlaceRef:
+    """Where a round is played. ``workspace`` is a guild or Slack team id."""
+
+    platform: str
+    workspace: str
+    channel: str
+
+    @property
+    def workspace_scope(self) -> str:
+        return f"{self.platform}:{self.workspace}"
+
+    @property
+    def channel_scope(self) -> str:
+        return f"{self.platform}:{self.workspace}:{self.channel}"
+
+
+@dataclass(frozen=True)
+class LearnerRef:
+    """A person on a platform. ``locale`` is their client's language, when known."""
+
+    platform: str
+    user_id: str
+    display_name: str
+    locale: str | None = None
+
+
+@dataclass(frozen=True)
+class PlaceSettings:
+    """Settings of a workspace (guild, Slack team or the terminal)."""
+
+    locale: str | None = None
+    timezone: str = "UTC"
+    feedback: FeedbackMode = FeedbackMode.IMMEDIATE
+    round_minutes: int = 10
+    season: int = 1
+    season_started_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """A round as stored: enough to finish it after a restart."""
+
+    id: int
+    place: PlaceRef
+    question_id: str
+    kind: RoundKind
+    scored: bool
+    option_order: tuple[str, ...]  # authored keys in the order shown: index 0 is letter A
+    opened_at: datetime
+    deadline: datetime | None
+    closed_at: datetime | None
+    message_ref: str | None
+    session_id: int | None
+
+
+@dataclass(frozen=True)
+class AnswerWrite:
+    """One answer for the store to record, with the standings it moves."""
+
+    round_id: int
+    question_id: str
+    learner: LearnerRef
+    chosen_keys: tuple[str, ...]
+    chosen_letters: str
+    correct: bool
+    answered_at: datetime
+    boards: tuple[tuple[str, str], ...]  # (scope key, period key) pairs to credit
+    season: int | None = None  # the season those boards belong to (None: not scored)
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    round_id: int
+    question_id: str
+    learner_id: int
+    display_name: str
+    chosen_keys: tuple[str, ...]
+    correct: bool
+    answered_at: datetime
+
+
+@dataclass(frozen=True)
+class StandingRow:
+    learner_id: int
+    display_name: str
+    score: int
+    answered: int
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: int
+    learner_id: int
+    place: PlaceRef
+    task: str | None
+    size: int
+    scored: bool
+    started_at: datetime
+    finished_at: datetime | None

@@ -1,0 +1,41 @@
+"""Leaderboard periods: ISO weeks and months cut in the place's own time zone.
+
+Standings are kept per (scope, period key) so a leaderboard is one indexed read; the
+key carries the season so an organiser's reset starts every board afresh without
+deleting any attempt.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.engine.model import Period
+
+
+def local_time(moment: datetime, timezone: str) -> datetime:
+    return moment.astimezone(ZoneInfo(timezone))
+
+
+def period_label(period: Period, moment: datetime, timezone: str, season: int) -> str:
+    local = local_time(moment, timezone)
+    if period is Period.WEEK:
+        year, week, _ = local.isocalendar()
+        return f"{year}-W{week:02d}"
+    if period is Period.MONTH:
+        return f"{local.year}-{local.month:02d}"
+    return f"season {season}"
+
+
+def period_key(period: Period, moment: datetime, timezone: str, season: int) -> str:
+    local = local_time(moment, timezone)
+    if period is Period.WEEK:
+        year, week, _ = local.isocalendar()
+        return f"s{season}:w{year}-{week:02d}"
+    if period is Period.MONTH:
+        return f"s{season}:m{local.year}-{local.month:02d}"
+    return f"s{season}:all"
+
+
+def all_period_keys(moment: datetime, timezone: str, season: int) -> tuple[str, ...]:
+    return tuple(period_key(p, moment, timezone, season) for p in Period)

@@ -1,0 +1,107 @@
+"""What the engine needs from the outside world: storage, time and randomness.
+
+The store implements :class:`QuizStore`; tests and benchmarks pass a real store on a
+real database. Time and randomness are injected so rules are testable without sleeping.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Protocol
+
+from bot.engine.model import (
+    AnswerWrite,
+    AttemptRecord,
+    LearnerRef,
+    PlaceRef,
+    PlaceSettings,
+    RoundKind,
+    RoundRecord,
+    SessionRecord,
+    StandingRow,
+)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AnswerOutcome(StrEnum):
+    RECORDED = "recorded"
+    DUPLICATE = "duplicate"  # this learner already answered this round
+    CLOSED = "closed"  # the round was closed before the answer could be written
+
+
+class OpenOutcome(StrEnum):
+    OPENED = "opened"
+    BUSY = "busy"
+
+
+class QuizStore(Protocol):
+    async def place_settings(self, place: PlaceRef) -> PlaceSettings: ...
+
+    async def update_settings(self, place: PlaceRef, **changes: object) -> PlaceSettings: ...
+
+    async def start_new_season(self, place: PlaceRef, now: datetime) -> PlaceSettings: ...
+
+    async def open_round(
+        self,
+        place: PlaceRef,
+        question_id: str,
+        kind: RoundKind,
+        scored: bool,
+        option_order: Sequence[str],
+        opened_at: datetime,
+        deadline: datetime | None,
+        session_id: int | None = None,
+    ) -> tuple[OpenOutcome, RoundRecord]: ...
+
+    async def get_round(self, round_id: int) -> RoundRecord | None: ...
+
+    async def open_channel_round(self, place: PlaceRef) -> RoundRecord | None: ...
+
+    async def set_message_ref(self, round_id: int, message_ref: str) -> None: ...
+
+    async def record_answer(self, answer: AnswerWrite) -> AnswerOutcome: ...
+
+    async def close_round(
+        self, round_id: int, now: datetime
+    ) -> tuple[RoundRecord, list[AttemptRecord]] | None: ...
+
+    async def due_rounds(self, now: datetime, limit: int = 100) -> list[int]: ...
+
+    async def place_question_counts(self, place: PlaceRef) -> dict[str, int]: ...
+
+    async def learner_history(self, learner: LearnerRef) -> list[AttemptRecord]: ...
+
+    async def learner_id(self, learner: LearnerRef) -> int | None: ...
+
+    async def top_standings(self, scope: str, period: str, limit: int) -> list[StandingRow]: ...
+
+    async def standing_of(self, scope: str, period: str, learner_id: int) -> StandingRow | None: ...
+
+    async def count_above(self, scope: str, period: str, score: int) -> int: ...
+
+    async def count_at_least(self, scope: str, period: str, score: int) -> int: ...
+
+    async def start_session(
+        self, learner: LearnerRef, place: PlaceRef, task: str | None, size: int, scored: bool,
+        now: datetime,
+    ) -> SessionRecord: ...
+
+    async def get_session(self, session_id: int) -> SessionRecord | None: ...
+
+    async def session_rounds(self, session_id: int) -> list[RoundRecord]: ...
+
+    async def session_attempts(self, session_id: int) -> list[AttemptRecord]: ...
+
+    async def finish_session(self, session_id: int, now: datetime) -> None: ...
+
+
+def seeded_rng(seed: int | None = None) -> random.Random:
+    return random.Random(seed)

@@ -1,0 +1,491 @@
+"""The quiz engine: the one place where the rules of the game live.
+
+Adapters parse platform events, call a method here and render the card it returns.
+Every method is safe to call again with the same input (a retried event, a double
+click): the store's unique constraints make writes idempotent, and the engine turns
+their outcome into the right card.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from bot.engine.cards import (
+    Accuracy,
+    AnswerRefused,
+    AnswerResult,
+    FeedbackCard,
+    LeaderboardCard,
+    LeaderboardEntry,
+    OptionTally,
+    QuestionCard,
+    RecordedCard,
+    RefusalReason,
+    RevealCard,
+    ReviewItem,
+    RoundBusy,
+    SessionSummaryCard,
+    ShownOption,
+    StatsCard,
+)
+from bot.engine.locale import resolve_locale
+from bot.engine.model import (
+    AnswerWrite,
+    AttemptRecord,
+    FeedbackMode,
+    LearnerRef,
+    Period,
+    PlaceRef,
+    PlaceSettings,
+    RoundKind,
+    RoundRecord,
+    Scope,
+)
+from bot.engine.periods import all_period_keys, period_key, period_label
+from bot.engine.ports import AnswerOutcome, Clock, OpenOutcome, QuizStore, utc_now
+from bot.engine.questions import Question, QuestionBank
+from bot.engine.selection import next_for_learner, next_for_place
+
+LETTERS = "ABCDEF"
+SETTINGS_TTL = timedelta(seconds=30)
+
+
+class EngineError(RuntimeError):
+    """A request the engine cannot serve (empty bank, unknown session…)."""
+
+
+def letter_of(round_: RoundRecord, key: str) -> str:
+    return LETTERS[round_.option_order.index(key)]
+
+
+def parse_letters(raw: Iterable[str]) -> tuple[str, ...]:
+    """``["b", "D"]``, ``"BD"`` and ``"b, d"`` all mean B and D."""
+    letters: list[str] = []
+    for part in raw:
+        for char in part.upper():
+            if char.isalpha() and char not in letters:
+                letters.append(char)
+    return tuple(sorted(letters))
+
+
+class QuizEngine:
+    def __init__(
+        self,
+        store: QuizStore,
+        bank: QuestionBank,
+        *,
+        clock: Clock = utc_now,
+        rng: random.Random | None = None,
+        default_locale: str = "en",
+        reveal_names: int = 10,
+    ) -> None:
+        self.store = store
+        self.bank = bank
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.default_locale = default_locale
+        self.reveal_names = reveal_names
+        self._settings: dict[str, tuple[PlaceSettings, datetime]] = {}
+        self._rounds: dict[int, RoundRecord] = {}
+
+    # -- settings ---------------------------------------------------------------------
+
+    async def settings(self, place: PlaceRef) -> PlaceSettings:
+        """Workspace settings, cached briefly: they are read on every answer."""
+        now = self.clock()
+        cached = self._settings.get(place.workspace_scope)
+        if cached and now - cached[1] < SETTINGS_TTL:
+            return cached[0]
+        settings = await self.store.place_settings(place)
+        self._settings[place.workspace_scope] = (settings, now)
+        return settings
+
+    async def update_settings(self, place: PlaceRef, **changes: object) -> PlaceSettings:
+        settings = await self.store.update_settings(place, **changes)
+        self._settings[place.workspace_scope] = (settings, self.clock())
+        return settings
+
+    async def reset_season(self, place: PlaceRef) -> PlaceSettings:
+        """Start a new season: attempts stay, every board counts from now."""
+        settings = await self.store.start_new_season(place, self.clock())
+        self._settings[place.workspace_scope] = (settings, self.clock())
+        return settings
+
+    def place_locale(self, settings: PlaceSettings) -> str:
+        return resolve_locale(None, settings.locale, self.default_locale)
+
+    def learner_locale(self, learner: LearnerRef, settings: PlaceSettings) -> str:
+        return resolve_locale(learner.locale, settings.locale, self.default_locale)
+
+    # -- rounds -----------------------------------------------------------------------
+
+    def _question(self, round_: RoundRecord) -> Question:
+        question = self.bank.get(round_.question_id)
+        if question is None:
+            raise EngineError(f"round {round_.id} asks {round_.question_id}, not in the bank")
+        return question
+
+    async def _round(self, round_id: int) -> RoundRecord | None:
+        cached = self._rounds.get(round_id)
+        if cached is not None:
+            return cached
+        round_ = await self.store.get_round(round_id)
+        if round_ is not None and round_.closed_at is None:
+            self._rounds[round_id] = round_
+        return round_
+
+    def _shown_options(self, round_: RoundRecord, question: Question, locale: str) -> tuple[ShownOption, ...]:
+        text = question.text(locale)
+        return tuple(
+            ShownOption(
+                letter=LETTERS[index],
+                text=text.options[key],
+                correct=key in question.answer,
+                why_wrong=None if key in question.answer else text.why_wrong.get(key),
+            )
+            for index, key in enumerate(round_.option_order)
+        )
+
+    def question_card(
+        self, round_: RoundRecord, locale: str, position: int | None = None, size: int | None = None
+    ) -> QuestionCard:
+        question = self._question(round_)
+        return QuestionCard(
+            round_id=round_.id,
+            question_id=question.id,
+            task=question.task,
+            objective=question.objective,
+            stem=question.text(locale).stem,
+            options=self._shown_options(round_, question, locale),
+            select_count=question.select_count,
+            deadline=round_.deadline,
+            locale=locale,
+            session_id=round_.session_id,
+            position=position,
+            session_size=size,
+        )
+
+    async def ask(
+        self,
+        place: PlaceRef,
+        *,
+        task: str | None = None,
+        minutes: int | None = None,
+        question_id: str | None = None,
+    ) -> QuestionCard | RoundBusy:
+        """Open a round in a channel, or point to the one already open there."""
+        settings = await self.settings(place)
+        locale = self.place_locale(settings)
+        existing = await self.store.open_channel_round(place)
+        if existing is not None:
+            return RoundBusy(existing.id, existing.message_ref, locale)
+        question = self._choose_for_place(task, question_id, await self.store.place_question_counts(place))
+        now = self.clock()
+        length = minutes if minutes is not None else settings.round_minutes
+        outcome, round_ = await self.store.open_round(
+            place,
+            question.id,
+            RoundKind.CHANNEL,
+            True,
+            self._shuffle(question),
+            now,
+            now + timedelta(minutes=length),
+        )
+        if outcome is OpenOutcome.BUSY:
+            return RoundBusy(round_.id, round_.message_ref, locale)
+        self._rounds[round_.id] = round_
+        return self.question_card(round_, locale)
+
+    def _choose_for_place(self, task: str | None, question_id: str | None, counts: dict[str, int]) -> Question:
+        if question_id is not None:
+            question = self.bank.get(question_id)
+            if question is None or question.retired:
+                raise EngineError(f"no active question {question_id}")
+            return question
+        pool = self.bank.active(task)
+        if not pool:
+            raise EngineError(f"no questions for task {task}" if task else "the bank is empty")
+        return next_for_place(pool, counts, self.rng)
+
+    def _shuffle(self, question: Question) -> tuple[str, ...]:
+        return tuple(self.rng.sample(question.option_keys, len(question.option_keys)))
+
+    async def attach_message(self, round_id: int, message_ref: str) -> None:
+        """Remember the platform's reference to the posted message (for edits after restart)."""
+        await self.store.set_message_ref(round_id, message_ref)
+        cached = self._rounds.get(round_id)
+        if cached is not None:
+            self._rounds[round_id] = replace(cached, message_ref=message_ref)
+
+    async def answer(
+        self, round_id: int, learner: LearnerRef, letters: Iterable[str], place: PlaceRef | None = None
+    ) -> AnswerResult:
+        """Record one learner's answer; the card says what to tell them privately.
+
+        ``place`` is where the click happened: a click that names a round of another
+        channel (a forged or stale button) is treated as an unknown round.
+        """
+        round_ = await self._round(round_id)
+        if round_ is None or (place is not None and round_.place != place):
+            return AnswerRefused(RefusalReason.UNKNOWN_ROUND, resolve_locale(learner.locale, None, self.default_locale))
+        settings = await self.settings(round_.place)
+        locale = self.learner_locale(learner, settings)
+        question = self._question(round_)
+        shown = LETTERS[: len(round_.option_order)]
+        chosen = parse_letters(letters)
+        if not chosen or any(letter not in shown for letter in chosen):
+            return AnswerRefused(RefusalReason.INVALID_CHOICE, locale, round_id, letters=tuple(shown))
+        if len(chosen) != question.select_count:
+            return AnswerRefused(
+                RefusalReason.WRONG_COUNT, locale, round_id, expected_count=question.select_count
+            )
+        now = self.clock()
+        if round_.closed_at is not None or (round_.deadline is not None and now >= round_.deadline):
+            return AnswerRefused(RefusalReason.CLOSED, locale, round_id)
+        if round_.session_id is not None and not await self._owns_session(round_.session_id, learner):
+            return AnswerRefused(RefusalReason.UNKNOWN_ROUND, locale, round_id)
+        keys = tuple(sorted(round_.option_order[LETTERS.index(letter)] for letter in chosen))
+        correct = frozenset(keys) == question.answer
+        boards: tuple[tuple[str, str], ...] = ()
+        if round_.scored:
+            periods = all_period_keys(now, settings.timezone, settings.season)
+            scopes = (round_.place.workspace_scope, round_.place.channel_scope)
+            boards = tuple((scope, period) for scope in scopes for period in periods)
+        outcome = await self.store.record_answer(
+            AnswerWrite(
+                round_id, question.id, learner, keys, "".join(chosen), correct, now, boards,
+                settings.season if round_.scored else None,
+            )
+        )
+        if outcome is AnswerOutcome.DUPLICATE:
+            return AnswerRefused(RefusalReason.ALREADY_ANSWERED, locale, round_id)
+        if outcome is AnswerOutcome.CLOSED:
+            self._rounds.pop(round_id, None)
+            return AnswerRefused(RefusalReason.CLOSED, locale, round_id)
+        if round_.kind is RoundKind.CHANNEL and settings.feedback is FeedbackMode.AT_CLOSE:
+            return RecordedCard(round_id, chosen, round_.deadline, locale)
+        return self._feedback(round_, question, chosen, correct, locale)
+
+    def _feedback(
+        self, round_: RoundRecord, question: Question, chosen: tuple[str, ...], correct: bool, locale: str
+    ) -> FeedbackCard:
+        return FeedbackCard(
+            round_id=round_.id,
+            question_id=question.id,
+            correct=correct,
+            chosen_letters=chosen,
+            correct_letters=tuple(sorted(letter_of(round_, k) for k in question.answer)),
+            options=self._shown_options(round_, question, locale),
+            why=question.text(locale).why,
+            references=question.references,
+            locale=locale,
+        )
+
+    async def close(self, round_id: int) -> RevealCard | None:
+        """Close a round and build its reveal; None if it was already closed."""
+        closed = await self.store.close_round(round_id, self.clock())
+        self._rounds.pop(round_id, None)
+        if closed is None:
+            return None
+        round_, attempts = closed
+        settings = await self.settings(round_.place)
+        return self._reveal(round_, attempts, self.place_locale(settings))
+
+    async def close_due(self, limit: int = 100) -> list[RevealCard]:
+        """Close every round whose deadline passed (also those left open by a restart)."""
+        reveals = []
+        for round_id in await self.store.due_rounds(self.clock(), limit):
+            reveal = await self.close(round_id)
+            if reveal is not None:
+                reveals.append(reveal)
+        return reveals
+
+    def _reveal(self, round_: RoundRecord, attempts: Sequence[AttemptRecord], locale: str) -> RevealCard:
+        question = self._question(round_)
+        text = question.text(locale)
+        picks: Counter[str] = Counter()
+        for attempt in attempts:
+            picks.update(attempt.chosen_keys)
+        right = [a.display_name for a in sorted(attempts, key=lambda a: a.answered_at) if a.correct]
+        shown_right = tuple(right[: self.reveal_names])
+        return RevealCard(
+            round_id=round_.id,
+            question_id=question.id,
+            stem=text.stem,
+            options=tuple(
+                OptionTally(LETTERS[i], text.options[key], key in question.answer, picks[key])
+                for i, key in enumerate(round_.option_order)
+            ),
+            correct_letters=tuple(sorted(letter_of(round_, k) for k in question.answer)),
+            total_answers=len(attempts),
+            right_names=shown_right,
+            more_right=len(right) - len(shown_right),
+            why=text.why,
+            why_wrong=tuple(
+                (LETTERS[i], text.why_wrong[key])
+                for i, key in enumerate(round_.option_order)
+                if key not in question.answer and key in text.why_wrong
+            ),
+            references=question.references,
+            message_ref=round_.message_ref,
+            locale=locale,
+        )
+
+    # -- personal sessions ------------------------------------------------------------
+
+    async def _owns_session(self, session_id: int, learner: LearnerRef) -> bool:
+        session = await self.store.get_session(session_id)
+        learner_id = await self.store.learner_id(learner)
+        return session is not None and learner_id is not None and session.learner_id == learner_id
+
+    async def start_session(
+        self, learner: LearnerRef, place: PlaceRef, *, size: int = 10, task: str | None = None,
+        scored: bool = False,
+    ) -> QuestionCard:
+        """A personal run of ``size`` questions with immediate feedback.
+
+        Practice (``scored=False``) feeds personal stats only; the terminal game plays
+        scored rounds in its own place, so its leaderboard means something.
+        """
+        if size < 1:
+            raise EngineError("a session needs at least one question")
+        if not self.bank.active(task):
+            raise EngineError(f"no questions for task {task}" if task else "the bank is empty")
+        session = await self.store.start_session(learner, place, task, size, scored, self.clock())
+        card = await self.next_question(session.id, learner)
+        assert isinstance(card, QuestionCard)
+        return card
+
+    async def next_question(self, session_id: int, learner: LearnerRef) -> QuestionCard | SessionSummaryCard:
+        """The session's next question, the unanswered current one again, or the summary."""
+        session = await self.store.get_session(session_id)
+        if session is None or not await self._owns_session(session_id, learner):
+            raise EngineError(f"no session {session_id} for this learner")
+        settings = await self.settings(session.place)
+        locale = self.learner_locale(learner, settings)
+        rounds = await self.store.session_rounds(session_id)
+        attempts = await self.store.session_attempts(session_id)
+        answered = {a.round_id for a in attempts}
+        pending = [r for r in rounds if r.id not in answered]
+        if pending:
+            return self.question_card(pending[-1], locale, len(rounds), session.size)
+        if session.finished_at is not None or len(rounds) >= session.size:
+            return await self.finish_session(session_id, learner)
+        served = Counter(self._question(r).task for r in rounds)
+        question = next_for_learner(
+            self.bank.active(session.task),
+            await self.store.learner_history(learner),
+            served,
+            {r.question_id for r in rounds},
+            self.rng,
+        )
+        _, round_ = await self.store.open_round(
+            session.place, question.id, RoundKind.SESSION, session.scored, self._shuffle(question),
+            self.clock(), None, session_id,
+        )
+        self._rounds[round_.id] = round_
+        return self.question_card(round_, locale, len(rounds) + 1, session.size)
+
+    async def finish_session(self, session_id: int, learner: LearnerRef) -> SessionSummaryCard:
+        """End a session early or at its last answer; answers so far are already saved."""
+        session = await self.store.get_session(session_id)
+        if session is None:
+            raise EngineError(f"no session {session_id}")
+        settings = await self.settings(session.place)
+        locale = self.learner_locale(learner, settings)
+        if session.finished_at is None:
+            await self.store.finish_session(session_id, self.clock())
+        attempts = await self.store.session_attempts(session_id)
+        questions = [q for a in attempts if (q := self.bank.get(a.question_id)) is not None]
+        by_task = _accuracy(attempts, lambda a: self._task_of(a.question_id))
+        missed = [q for a, q in zip(attempts, questions, strict=False) if not a.correct]
+        return SessionSummaryCard(
+            session_id=session_id,
+            answered=len(attempts),
+            correct=sum(a.correct for a in attempts),
+            size=session.size,
+            by_task=by_task,
+            to_review=tuple(
+                ReviewItem(q.id, q.objective, q.text(locale).stem, q.references[0]) for q in missed
+            ),
+            locale=locale,
+        )
+
+    def _task_of(self, question_id: str) -> str:
+        question = self.bank.get(question_id)
+        return question.task if question else "?"
+
+    def _objective_of(self, question_id: str) -> str:
+        question = self.bank.get(question_id)
+        return question.objective if question else "?"
+
+    # -- standings and stats ----------------------------------------------------------
+
+    async def leaderboard(
+        self, place: PlaceRef, viewer: LearnerRef | None, *, scope: Scope = Scope.WORKSPACE,
+        period: Period = Period.ALL, top: int = 10,
+    ) -> LeaderboardCard:
+        settings = await self.settings(place)
+        now = self.clock()
+        scope_key = place.workspace_scope if scope is Scope.WORKSPACE else place.channel_scope
+        key = period_key(period, now, settings.timezone, settings.season)
+        rows = await self.store.top_standings(scope_key, key, top)
+        viewer_id = await self.store.learner_id(viewer) if viewer else None
+        entries: list[LeaderboardEntry] = []
+        for index, row in enumerate(rows):
+            rank = entries[-1].rank if entries and entries[-1].score == row.score else index + 1
+            entries.append(LeaderboardEntry(rank, row.display_name, row.score, row.learner_id == viewer_id))
+        tied_beyond = 0
+        if entries:
+            tied_beyond = await self.store.count_at_least(scope_key, key, entries[-1].score) - len(entries)
+        viewer_rank = viewer_score = None
+        if viewer_id is not None:
+            mine = await self.store.standing_of(scope_key, key, viewer_id)
+            if mine is not None:
+                viewer_score = mine.score
+                viewer_rank = 1 + await self.store.count_above(scope_key, key, mine.score)
+        return LeaderboardCard(
+            scope=scope,
+            period=period,
+            period_label=period_label(period, now, settings.timezone, settings.season),
+            entries=tuple(entries),
+            tied_beyond=tied_beyond,
+            viewer_rank=viewer_rank,
+            viewer_score=viewer_score,
+            total_learners=await self.store.count_at_least(scope_key, key, 0),
+            locale=self.learner_locale(viewer, settings) if viewer else self.place_locale(settings),
+        )
+
+    async def stats(self, learner: LearnerRef, place: PlaceRef | None = None) -> StatsCard:
+        """A learner's own record across every place and practice session."""
+        settings = await self.settings(place) if place else PlaceSettings()
+        history = sorted(await self.store.learner_history(learner), key=lambda a: a.answered_at)
+        current = best = 0
+        for attempt in history:
+            current = current + 1 if attempt.correct else 0
+            best = max(best, current)
+        return StatsCard(
+            display_name=history[-1].display_name if history else learner.display_name,
+            attempts=len(history),
+            correct=sum(a.correct for a in history),
+            by_task=_accuracy(history, lambda a: self._task_of(a.question_id)),
+            by_objective=_accuracy(history, lambda a: self._objective_of(a.question_id)),
+            current_run=current,
+            best_run=best,
+            first_answer=history[0].answered_at.date() if history else None,
+            locale=self.learner_locale(learner, settings),
+        )
+
+
+def _accuracy(attempts: Iterable[AttemptRecord], key_of: object) -> tuple[Accuracy, ...]:
+    assert callable(key_of)
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for attempt in attempts:
+        bucket = totals[key_of(attempt)]
+        bucket[0] += 1
+        bucket[1] += int(attempt.correct)
+    return tuple(Accuracy(k, v[0], v[1]) for k, v in sorted(totals.items()))

@@ -1,0 +1,40 @@
+"""The composition root: settings → bank → database (migrated) → store → engine.
+
+Every entry point (terminal game, adapters, CLI reports) starts the same way, so a bad
+bank or an unmigrated database is caught the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from bot.bank import load_bank
+from bot.config import Settings
+from bot.engine import QuizEngine
+from bot.engine.questions import QuestionBank
+from bot.store import Database, SqlStore
+from bot.store.migrate import upgrade
+
+
+@dataclass
+class App:
+    settings: Settings
+    bank: QuestionBank
+    store: SqlStore
+    engine: QuizEngine
+
+
+@asynccontextmanager
+async def open_app(settings: Settings, *, rng: random.Random | None = None) -> AsyncIterator[App]:
+    bank = load_bank(settings.questions_dirs)  # raises BankError before touching the database
+    database = Database(settings.database_url)
+    store = SqlStore(database)
+    try:
+        await upgrade(database)
+        engine = QuizEngine(store, bank, rng=rng, default_locale=settings.locale)
+        yield App(settings, bank, store, engine)
+    finally:
+        await store.close()

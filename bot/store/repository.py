@@ -1,0 +1,565 @@
+"""The async repository the engine talks to (``bot.engine.ports.QuizStore``).
+
+Answers go through :class:`AnswerWriter` (group commit); everything else is a short
+transaction of its own. Rows that never change once written (place ids, learner ids)
+are cached so the click path does no lookups a cache can answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.engine.model import (
+    AnswerWrite,
+    AttemptRecord,
+    FeedbackMode,
+    LearnerRef,
+    PlaceRef,
+    PlaceSettings,
+    RoundKind,
+    RoundRecord,
+    SessionRecord,
+    StandingRow,
+)
+from bot.engine.ports import AnswerOutcome, OpenOutcome
+from bot.store.answer_writer import AnswerWriter
+from bot.store.database import Database
+from bot.store.tables import (
+    attempts,
+    learners,
+    places,
+    question_stats,
+    rounds,
+    score_histogram,
+    sessions,
+    standings,
+)
+
+log = logging.getLogger(__name__)
+
+SETTING_COLUMNS = {
+    "locale": "locale",
+    "timezone": "timezone",
+    "feedback": "feedback_mode",
+    "round_minutes": "round_minutes",
+}
+RETRYABLE = ("deadlock detected", "database is locked", "could not serialize")
+
+
+def _is_retryable(error: DBAPIError) -> bool:
+    return any(marker in str(error.orig).lower() for marker in RETRYABLE)
+
+
+class SqlStore:
+    def __init__(self, database: Database, max_batch: int = 500) -> None:
+        self.db = database
+        self._insert = sqlite.insert if database.is_sqlite else postgresql.insert
+        self._place_ids: dict[tuple[str, str, str], int] = {}
+        self._learner_ids: dict[tuple[str, str], tuple[int, str, str | None]] = {}
+        self.writer = AnswerWriter(self._write_answers, max_batch=max_batch)
+
+    async def close(self) -> None:
+        await self.writer.drain()
+        await self.db.dispose()
+
+    # -- places and settings ----------------------------------------------------------
+
+    async def _place_id(self, platform: str, workspace: str, channel: str) -> int:
+        key = (platform, workspace, channel)
+        cached = self._place_ids.get(key)
+        if cached is not None:
+            return cached
+        where = and_(
+            places.c.platform == platform,
+            places.c.workspace_id == workspace,
+            places.c.channel_id == channel,
+        )
+        async with self.db.read() as conn:
+            place_id = (await conn.execute(select(places.c.id).where(where))).scalar()
+        if place_id is None:
+            async with self.db.write() as conn:
+                await conn.execute(
+                    self._insert(places)
+                    .values(platform=platform, workspace_id=workspace, channel_id=channel,
+                            created_at=datetime.now(UTC))
+                    .on_conflict_do_nothing(index_elements=["platform", "workspace_id", "channel_id"])
+                )
+                place_id = (await conn.execute(select(places.c.id).where(where))).scalar_one()
+        self._place_ids[key] = place_id
+        return place_id
+
+    async def _workspace_id(self, place: PlaceRef) -> int:
+        return await self._place_id(place.platform, place.workspace, "")
+
+    async def _channel_id(self, place: PlaceRef) -> int:
+        await self._workspace_id(place)  # a channel's settings live on its workspace row
+        return await self._place_id(place.platform, place.workspace, place.channel)
+
+    @staticmethod
+    def _settings(row: Row[Any]) -> PlaceSettings:
+        return PlaceSettings(
+            locale=row.locale,
+            timezone=row.timezone,
+            feedback=FeedbackMode(row.feedback_mode),
+            round_minutes=row.round_minutes,
+            season=row.season,
+            season_started_at=row.season_started_at,
+        )
+
+    async def place_settings(self, place: PlaceRef) -> PlaceSettings:
+        place_id = await self._workspace_id(place)
+        async with self.db.read() as conn:
+            row = (await conn.execute(select(places).where(places.c.id == place_id))).one()
+        return self._settings(row)
+
+    async def update_settings(self, place: PlaceRef, **changes: object) -> PlaceSettings:
+        unknown = set(changes) - set(SETTING_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        values = {SETTING_COLUMNS[k]: (str(v) if isinstance(v, FeedbackMode) else v) for k, v in changes.items()}
+        place_id = await self._workspace_id(place)
+        async with self.db.write() as conn:
+            await conn.execute(update(places).where(places.c.id == place_id).values(**values))
+            row = (await conn.execute(select(places).where(places.c.id == place_id))).one()
+        return self._settings(row)
+
+    async def start_new_season(self, place: PlaceRef, now: datetime) -> PlaceSettings:
+        place_id = await self._workspace_id(place)
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(places)
+                .where(places.c.id == place_id)
+                .values(season=places.c.season + 1, season_started_at=now)
+            )
+            row = (await conn.execute(select(places).where(places.c.id == place_id))).one()
+        return self._settings(row)
+
+    # -- rounds -----------------------------------------------------------------------
+
+    def _round_query(self) -> Any:
+        return select(
+            rounds,
+            places.c.platform,
+            places.c.workspace_id,
+            places.c.channel_id,
+        ).join(places, places.c.id == rounds.c.place_id)
+
+    @staticmethod
+    def _round(row: Row[Any]) -> RoundRecord:
+        return RoundRecord(
+            id=row.id,
+            place=PlaceRef(row.platform, row.workspace_id, row.channel_id),
+            question_id=row.question_id,
+            kind=RoundKind(row.kind),
+            scored=row.scored,
+            option_order=tuple(row.option_order),
+            opened_at=row.opened_at,
+            deadline=row.deadline,
+            closed_at=row.closed_at,
+            message_ref=row.message_ref,
+            session_id=row.session_id,
+        )
+
+    async def open_round(
+        self,
+        place: PlaceRef,
+        question_id: str,
+        kind: RoundKind,
+        scored: bool,
+        option_order: Sequence[str],
+        opened_at: datetime,
+        deadline: datetime | None,
+        session_id: int | None = None,
+    ) -> tuple[OpenOutcome, RoundRecord]:
+        place_id = await self._channel_id(place)
+        try:
+            async with self.db.write() as conn:
+                round_id = (
+                    await conn.execute(
+                        rounds.insert()
+                        .values(
+                            place_id=place_id, question_id=question_id, kind=str(kind),
+                            scored=scored, option_order="".join(option_order), opened_at=opened_at,
+                            deadline=deadline, session_id=session_id,
+                        )
+                        .returning(rounds.c.id)
+                    )
+                ).scalar_one()
+        except IntegrityError:
+            existing = await self.open_channel_round(place)
+            if existing is None:  # closed in between: the caller may simply ask again
+                raise
+            return OpenOutcome.BUSY, existing
+        created = await self.get_round(round_id)
+        assert created is not None
+        return OpenOutcome.OPENED, created
+
+    async def get_round(self, round_id: int) -> RoundRecord | None:
+        async with self.db.read() as conn:
+            row = (await conn.execute(self._round_query().where(rounds.c.id == round_id))).first()
+        return self._round(row) if row else None
+
+    async def open_channel_round(self, place: PlaceRef) -> RoundRecord | None:
+        place_id = await self._channel_id(place)
+        query = self._round_query().where(
+            rounds.c.place_id == place_id,
+            rounds.c.kind == str(RoundKind.CHANNEL),
+            rounds.c.closed_at.is_(None),
+        )
+        async with self.db.read() as conn:
+            row = (await conn.execute(query)).first()
+        return self._round(row) if row else None
+
+    async def set_message_ref(self, round_id: int, message_ref: str) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(update(rounds).where(rounds.c.id == round_id).values(message_ref=message_ref))
+
+    async def place_question_counts(self, place: PlaceRef) -> dict[str, int]:
+        place_id = await self._channel_id(place)
+        query = (
+            select(rounds.c.question_id, func.count())
+            .where(rounds.c.place_id == place_id, rounds.c.kind == str(RoundKind.CHANNEL))
+            .group_by(rounds.c.question_id)
+        )
+        async with self.db.read() as conn:
+            return {qid: n for qid, n in (await conn.execute(query)).all()}
+
+    async def due_rounds(self, now: datetime, limit: int = 100) -> list[int]:
+        query = (
+            select(rounds.c.id)
+            .where(rounds.c.closed_at.is_(None), rounds.c.deadline <= now)
+            .order_by(rounds.c.deadline)
+            .limit(limit)
+        )
+        async with self.db.read() as conn:
+            return list((await conn.execute(query)).scalars())
+
+    async def close_round(self, round_id: int, now: datetime) -> tuple[RoundRecord, list[AttemptRecord]] | None:
+        """Close and read the round's attempts in one write transaction.
+
+        The answer path locks the round row (FOR SHARE on PostgreSQL; the single writer
+        on SQLite) while it checks the round is open and inserts, so an answer racing
+        the close is either committed before this UPDATE and read below, or refused.
+        """
+        async with self.db.write() as conn:
+            closed = (
+                await conn.execute(
+                    update(rounds)
+                    .where(rounds.c.id == round_id, rounds.c.closed_at.is_(None))
+                    .values(closed_at=now)
+                    .returning(rounds.c.id)
+                )
+            ).first()
+            if closed is None:
+                return None
+            row = (await conn.execute(self._round_query().where(rounds.c.id == round_id))).one()
+            found = await self._attempts(conn, attempts.c.round_id == round_id)
+        return self._round(row), found
+
+    # -- answers (group commit) -------------------------------------------------------
+
+    async def record_answer(self, answer: AnswerWrite) -> AnswerOutcome:
+        return await self.writer.submit(answer)
+
+    async def _write_answers(self, batch: Sequence[AnswerWrite]) -> list[AnswerOutcome]:
+        for attempt_number in range(5):
+            try:
+                async with self.db.write() as conn:
+                    return await self._write_answers_in(conn, batch)
+            except DBAPIError as error:
+                if not _is_retryable(error) or attempt_number == 4:
+                    raise
+                log.warning("answer batch retried after: %s", error.orig)
+                await asyncio.sleep(0.05 * (attempt_number + 1))
+        raise AssertionError("unreachable")
+
+    async def _ensure_learners(
+        self, conn: AsyncConnection, refs: Sequence[LearnerRef], now: datetime
+    ) -> dict[tuple[str, str], int]:
+        ids: dict[tuple[str, str], int] = {}
+        stale: dict[tuple[str, str], LearnerRef] = {}
+        for ref in refs:
+            key = (ref.platform, ref.user_id)
+            cached = self._learner_ids.get(key)
+            if cached and cached[1] == ref.display_name and (ref.locale is None or cached[2] == ref.locale):
+                ids[key] = cached[0]
+            else:
+                stale[key] = ref
+        if stale:
+            statement = self._insert(learners)
+            statement = statement.on_conflict_do_update(
+                index_elements=["platform", "user_id"],
+                set_={
+                    "display_name": statement.excluded.display_name,
+                    "locale": func.coalesce(statement.excluded.locale, learners.c.locale),
+                },
+            ).returning(learners.c.id, learners.c.platform, learners.c.user_id, learners.c.locale)
+            rows = await conn.execute(
+                statement,
+                [
+                    {"platform": r.platform, "user_id": r.user_id, "display_name": r.display_name[:100],
+                     "locale": r.locale, "created_at": now}
+                    for _, r in sorted(stale.items())
+                ],
+            )
+            for row in rows:
+                key = (row.platform, row.user_id)
+                ids[key] = row.id
+                self._learner_ids[key] = (row.id, stale[key].display_name, row.locale)
+        return ids
+
+    async def _write_answers_in(self, conn: AsyncConnection, batch: Sequence[AnswerWrite]) -> list[AnswerOutcome]:
+        outcomes: list[AnswerOutcome | None] = [None] * len(batch)
+        round_ids = sorted({a.round_id for a in batch})
+        open_query = (
+            select(rounds.c.id)
+            .where(rounds.c.id.in_(round_ids), rounds.c.closed_at.is_(None))
+            .order_by(rounds.c.id)
+            .with_for_update(read=True)
+        )
+        open_rounds = set((await conn.execute(open_query)).scalars())
+        learner_ids = await self._ensure_learners(conn, [a.learner for a in batch], batch[0].answered_at)
+        pending: dict[tuple[int, int], int] = {}  # (round, learner) -> index in batch
+        for index, answer in enumerate(batch):
+            key = (answer.round_id, learner_ids[(answer.learner.platform, answer.learner.user_id)])
+            if answer.round_id not in open_rounds:
+                outcomes[index] = AnswerOutcome.CLOSED
+            elif key in pending:
+                outcomes[index] = AnswerOutcome.DUPLICATE  # a double click inside one batch
+            else:
+                pending[key] = index
+        inserted: set[tuple[int, int]] = set()
+        if pending:
+            statement = (
+                self._insert(attempts)
+                .on_conflict_do_nothing(index_elements=["round_id", "learner_id"])
+                .returning(attempts.c.round_id, attempts.c.learner_id)
+            )
+            rows = await conn.execute(
+                statement,
+                [
+                    {
+                        "round_id": round_id, "learner_id": learner_id,
+                        "question_id": batch[i].question_id,
+                        "chosen_keys": ",".join(batch[i].chosen_keys),
+                        "chosen_letters": batch[i].chosen_letters, "correct": batch[i].correct,
+                        "answered_at": batch[i].answered_at, "season": batch[i].season,
+                    }
+                    for (round_id, learner_id), i in sorted(pending.items())
+                ],
+            )
+            inserted = {(row.round_id, row.learner_id) for row in rows}
+        for key, index in pending.items():
+            outcomes[index] = AnswerOutcome.RECORDED if key in inserted else AnswerOutcome.DUPLICATE
+        counted = [(batch[i], key[1]) for key, i in pending.items() if key in inserted]
+        if counted:
+            await self._credit(conn, counted)
+        assert all(o is not None for o in outcomes)
+        return [o for o in outcomes if o is not None]
+
+    async def _credit(self, conn: AsyncConnection, counted: Sequence[tuple[AnswerWrite, int]]) -> None:
+        """Move standings, score histograms and question statistics for new attempts."""
+        board_deltas: dict[tuple[str, str, int], list[Any]] = {}
+        stats: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for answer, learner_id in counted:
+            stats[answer.question_id][0] += 1
+            stats[answer.question_id][1] += int(answer.correct)
+            for scope, period in answer.boards:
+                delta = board_deltas.setdefault((scope, period, learner_id), [0, 0, answer.answered_at])
+                delta[0] += int(answer.correct)
+                delta[1] += 1
+                delta[2] = max(delta[2], answer.answered_at)
+        if board_deltas:
+            await self._apply_board_deltas(conn, board_deltas)
+        statement = self._insert(question_stats)
+        statement = statement.on_conflict_do_update(
+            index_elements=["question_id"],
+            set_={
+                "answered": question_stats.c.answered + statement.excluded.answered,
+                "correct": question_stats.c.correct + statement.excluded.correct,
+            },
+        )
+        await conn.execute(
+            statement,
+            [{"question_id": q, "answered": v[0], "correct": v[1]} for q, v in sorted(stats.items())],
+        )
+
+    async def _apply_board_deltas(
+        self, conn: AsyncConnection, deltas: dict[tuple[str, str, int], list[Any]]
+    ) -> None:
+        statement = self._insert(standings)
+        statement = statement.on_conflict_do_update(
+            index_elements=["scope", "period", "learner_id"],
+            set_={
+                "score": standings.c.score + statement.excluded.score,
+                "answered": standings.c.answered + statement.excluded.answered,
+                "updated_at": statement.excluded.updated_at,
+            },
+        ).returning(standings.c.scope, standings.c.period, standings.c.learner_id,
+                    standings.c.score, standings.c.answered)
+        rows = await conn.execute(
+            statement,
+            [
+                {"scope": s, "period": p, "learner_id": lid, "score": d[0], "answered": d[1], "updated_at": d[2]}
+                for (s, p, lid), d in sorted(deltas.items())
+            ],
+        )
+        histogram: Counter[tuple[str, str, int]] = Counter()
+        for row in rows:
+            score_delta, answered_delta, _ = deltas[(row.scope, row.period, row.learner_id)]
+            if row.answered == answered_delta:  # a new row: the learner joins the board
+                histogram[(row.scope, row.period, row.score)] += 1
+            elif score_delta:
+                histogram[(row.scope, row.period, row.score - score_delta)] -= 1
+                histogram[(row.scope, row.period, row.score)] += 1
+        changes = [(k, v) for k, v in sorted(histogram.items()) if v]
+        if changes:
+            await self._apply_histogram(conn, changes)
+
+    async def _apply_histogram(self, conn: AsyncConnection, changes: Sequence[tuple[tuple[str, str, int], int]]) -> None:
+        statement = self._insert(score_histogram)
+        statement = statement.on_conflict_do_update(
+            index_elements=["scope", "period", "score"],
+            set_={"learners": score_histogram.c.learners + statement.excluded.learners},
+        )
+        await conn.execute(
+            statement,
+            [{"scope": s, "period": p, "score": score, "learners": n} for (s, p, score), n in changes],
+        )
+
+    # -- reading attempts -------------------------------------------------------------
+
+    async def _attempts(self, conn: AsyncConnection, *where: Any) -> list[AttemptRecord]:
+        query = (
+            select(attempts, learners.c.display_name)
+            .join(learners, learners.c.id == attempts.c.learner_id)
+            .where(*where)
+            .order_by(attempts.c.answered_at, attempts.c.id)
+        )
+        return [
+            AttemptRecord(
+                round_id=row.round_id,
+                question_id=row.question_id,
+                learner_id=row.learner_id,
+                display_name=row.display_name,
+                chosen_keys=tuple(row.chosen_keys.split(",")),
+                correct=row.correct,
+                answered_at=row.answered_at,
+            )
+            for row in await conn.execute(query)
+        ]
+
+    async def learner_id(self, learner: LearnerRef) -> int | None:
+        cached = self._learner_ids.get((learner.platform, learner.user_id))
+        if cached:
+            return cached[0]
+        query = select(learners.c.id).where(
+            learners.c.platform == learner.platform, learners.c.user_id == learner.user_id
+        )
+        async with self.db.read() as conn:
+            found: int | None = (await conn.execute(query)).scalar()
+        return found
+
+    async def learner_history(self, learner: LearnerRef) -> list[AttemptRecord]:
+        learner_id = await self.learner_id(learner)
+        if learner_id is None:
+            return []
+        async with self.db.read() as conn:
+            return await self._attempts(conn, attempts.c.learner_id == learner_id)
+
+    # -- standings --------------------------------------------------------------------
+
+    async def top_standings(self, scope: str, period: str, limit: int) -> list[StandingRow]:
+        query = (
+            select(standings.c.learner_id, learners.c.display_name, standings.c.score, standings.c.answered)
+            .join(learners, learners.c.id == standings.c.learner_id)
+            .where(standings.c.scope == scope, standings.c.period == period)
+            .order_by(standings.c.score.desc(), standings.c.answered, standings.c.learner_id)
+            .limit(limit)
+        )
+        async with self.db.read() as conn:
+            return [StandingRow(r.learner_id, r.display_name, r.score, r.answered) for r in await conn.execute(query)]
+
+    async def standing_of(self, scope: str, period: str, learner_id: int) -> StandingRow | None:
+        query = (
+            select(standings.c.learner_id, learners.c.display_name, standings.c.score, standings.c.answered)
+            .join(learners, learners.c.id == standings.c.learner_id)
+            .where(standings.c.scope == scope, standings.c.period == period, standings.c.learner_id == learner_id)
+        )
+        async with self.db.read() as conn:
+            row = (await conn.execute(query)).first()
+        return StandingRow(row.learner_id, row.display_name, row.score, row.answered) if row else None
+
+    async def _histogram_sum(self, scope: str, period: str, condition: Any) -> int:
+        query = select(func.coalesce(func.sum(score_histogram.c.learners), 0)).where(
+            score_histogram.c.scope == scope, score_histogram.c.period == period, condition
+        )
+        async with self.db.read() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def count_above(self, scope: str, period: str, score: int) -> int:
+        return await self._histogram_sum(scope, period, score_histogram.c.score > score)
+
+    async def count_at_least(self, scope: str, period: str, score: int) -> int:
+        return await self._histogram_sum(scope, period, score_histogram.c.score >= score)
+
+    # -- sessions ---------------------------------------------------------------------
+
+    async def start_session(
+        self, learner: LearnerRef, place: PlaceRef, task: str | None, size: int, scored: bool, now: datetime
+    ) -> SessionRecord:
+        place_id = await self._channel_id(place)
+        async with self.db.write() as conn:
+            learner_id = (await self._ensure_learners(conn, [learner], now))[(learner.platform, learner.user_id)]
+            session_id = (
+                await conn.execute(
+                    sessions.insert()
+                    .values(learner_id=learner_id, place_id=place_id, task=task, size=size,
+                            scored=scored, started_at=now)
+                    .returning(sessions.c.id)
+                )
+            ).scalar_one()
+        return SessionRecord(session_id, learner_id, place, task, size, scored, now, None)
+
+    async def get_session(self, session_id: int) -> SessionRecord | None:
+        query = (
+            select(sessions, places.c.platform, places.c.workspace_id, places.c.channel_id)
+            .join(places, places.c.id == sessions.c.place_id)
+            .where(sessions.c.id == session_id)
+        )
+        async with self.db.read() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return SessionRecord(
+            row.id, row.learner_id, PlaceRef(row.platform, row.workspace_id, row.channel_id),
+            row.task, row.size, row.scored, row.started_at, row.finished_at,
+        )
+
+    async def session_rounds(self, session_id: int) -> list[RoundRecord]:
+        query = self._round_query().where(rounds.c.session_id == session_id).order_by(rounds.c.id)
+        async with self.db.read() as conn:
+            return [self._round(row) for row in await conn.execute(query)]
+
+    async def session_attempts(self, session_id: int) -> list[AttemptRecord]:
+        in_session = attempts.c.round_id.in_(select(rounds.c.id).where(rounds.c.session_id == session_id))
+        async with self.db.read() as conn:
+            return await self._attempts(conn, in_session)
+
+    async def finish_session(self, session_id: int, now: datetime) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(sessions)
+                .where(sessions.c.id == session_id, sessions.c.finished_at.is_(None))
+                .values(finished_at=now)
+            )

@@ -1,0 +1,173 @@
+"""Table declarations. Alembic migrations must match these exactly (a test checks)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass aware UTC times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+learners = Table(
+    "learners",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(16), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("display_name", String(100), nullable=False),
+    Column("locale", String(16)),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("platform", "user_id"),
+)
+
+places = Table(
+    "places",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(16), nullable=False),
+    Column("workspace_id", String(64), nullable=False),
+    # '' is the workspace itself (guild, Slack team, terminal): settings live on that row
+    Column("channel_id", String(64), nullable=False, server_default=""),
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+    Column("locale", String(16)),
+    Column("feedback_mode", String(16), nullable=False, server_default="immediate"),
+    Column("round_minutes", Integer, nullable=False, server_default="10"),
+    Column("season", Integer, nullable=False, server_default="1"),
+    Column("season_started_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("platform", "workspace_id", "channel_id"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("learner_id", Integer, ForeignKey("learners.id"), nullable=False, index=True),
+    Column("place_id", Integer, ForeignKey("places.id"), nullable=False),
+    Column("task", String(8)),
+    Column("size", Integer, nullable=False),
+    Column("scored", Boolean, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+)
+
+rounds = Table(
+    "rounds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("place_id", Integer, ForeignKey("places.id"), nullable=False),
+    Column("question_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("scored", Boolean, nullable=False),
+    Column("option_order", String(8), nullable=False),  # authored keys as shown, e.g. "cadb"
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("deadline", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("message_ref", Text),  # platform's reference: Discord message id, Slack channel+ts
+    Column("session_id", Integer, ForeignKey("sessions.id"), index=True),
+    Index("ix_rounds_place_id_question_id", "place_id", "question_id"),
+    Index("ix_rounds_deadline_open", "deadline", sqlite_where=text("closed_at IS NULL"),
+          postgresql_where=text("closed_at IS NULL")),
+    # one open channel round per channel, enforced by the database (race-safe)
+    Index(
+        "uq_rounds_one_open_per_channel",
+        "place_id",
+        unique=True,
+        sqlite_where=text("kind = 'channel' AND closed_at IS NULL"),
+        postgresql_where=text("kind = 'channel' AND closed_at IS NULL"),
+    ),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("round_id", Integer, ForeignKey("rounds.id"), nullable=False),
+    Column("learner_id", Integer, ForeignKey("learners.id"), nullable=False),
+    Column("question_id", String(64), nullable=False, index=True),
+    Column("chosen_keys", String(16), nullable=False),  # authored keys, e.g. "a,c"
+    Column("chosen_letters", String(8), nullable=False),  # letters the learner saw, e.g. "BD"
+    Column("correct", Boolean, nullable=False),
+    Column("answered_at", UTCDateTime, nullable=False),
+    Column("season", Integer),  # season whose boards it credited; NULL when not scored
+    UniqueConstraint("round_id", "learner_id"),  # one attempt per learner per round
+    Index("ix_attempts_learner_id_answered_at", "learner_id", "answered_at"),
+)
+
+# Maintained incrementally in the answer's own transaction: a leaderboard is one
+# indexed read instead of a GROUP BY over every attempt.
+standings = Table(
+    "standings",
+    metadata,
+    Column("scope", String(160), primary_key=True),
+    Column("period", String(32), primary_key=True),
+    Column("learner_id", Integer, ForeignKey("learners.id"), primary_key=True),
+    Column("score", Integer, nullable=False),
+    Column("answered", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_standings_scope_period_score", "scope", "period", "score"),
+)
+
+# How many learners of a board hold each score: a viewer's rank is a sum over a few
+# dozen rows instead of a count over every learner of the board.
+score_histogram = Table(
+    "score_histogram",
+    metadata,
+    Column("scope", String(160), primary_key=True),
+    Column("period", String(32), primary_key=True),
+    Column("score", Integer, primary_key=True),
+    Column("learners", Integer, nullable=False),
+)
+
+question_stats = Table(
+    "question_stats",
+    metadata,
+    Column("question_id", String(64), primary_key=True),
+    Column("answered", Integer, nullable=False),
+    Column("correct", Integer, nullable=False),
+)
