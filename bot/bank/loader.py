@@ -33,7 +33,7 @@ ABOVE = re.compile(
     r"\b(all|none|both) of the above\b|\b(todas|nenhuma|ambas) (as|das) (anteriores|alternativas)\b",
     re.IGNORECASE,
 )
-LETTER_NAMED = re.compile(r"\b(option|answer|choice|opção|alternativa|resposta|letra)\s+\(?[A-F]\)?\b")
+LETTER_NAMED = re.compile(r"\b(?i:option|answer|choice|opção|alternativa|resposta|letra)\s+\(?[A-F]\)?\b")
 
 
 @dataclass(frozen=True, order=True)
