@@ -62,8 +62,11 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
     async def action(app: Any) -> int:
         card = await app.engine.leaderboard(
-            TERMINAL, terminal_learner(args.user, args.lang), scope=Scope.WORKSPACE,
-            period=Period(args.period), top=args.top,
+            TERMINAL,
+            terminal_learner(args.user, args.lang),
+            scope=Scope.WORKSPACE,
+            period=Period(args.period),
+            top=args.top,
         )
         print(render.leaderboard(card))
         return 0
@@ -158,41 +161,60 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--user", help="your name on this machine's scoreboard (default: login name)")
         sub.add_argument("--lang", choices=SUPPORTED_LOCALES, help="language (default: QUIZBOT_LOCALE)")
 
-    play = commands.add_parser("play", help="practise in the terminal (no token needed)",
-                               description="Answer questions in the terminal; scores are saved.")
+    play = commands.add_parser(
+        "play",
+        help="practise in the terminal (no token needed)",
+        description="Answer questions in the terminal; scores are saved.",
+    )
     play.add_argument("--task", choices=TASK_CHOICES, help="only this task statement")
     play.add_argument("--count", type=int, default=10, help="number of questions (default 10)")
     user_options(play)
     play.set_defaults(handler=cmd_play)
 
-    board = commands.add_parser("leaderboard", help="the terminal's leaderboard",
-                                description="Show the terminal place's leaderboard.")
+    board = commands.add_parser(
+        "leaderboard", help="the terminal's leaderboard", description="Show the terminal place's leaderboard."
+    )
     board.add_argument("--period", choices=("week", "month", "all"), default="all")
     board.add_argument("--top", type=int, default=10)
     user_options(board)
     board.set_defaults(handler=cmd_leaderboard)
 
-    stats = commands.add_parser("stats", help="your own stats", description="Your answers, accuracy and runs.")
+    stats = commands.add_parser(
+        "stats", help="your own stats", description="Your answers, accuracy and runs."
+    )
     user_options(stats)
     stats.set_defaults(handler=cmd_stats)
 
-    run = commands.add_parser("run", help="run the configured chat adapters",
-                              description="Run the Discord and/or Slack adapters configured in the environment.")
+    run = commands.add_parser(
+        "run",
+        help="run the configured chat adapters",
+        description="Run the Discord and/or Slack adapters configured in the environment.",
+    )
     run.set_defaults(handler=cmd_run)
 
     db = commands.add_parser("db", help="database maintenance", description="Database maintenance.")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    db_commands.add_parser("upgrade", help="apply migrations", description="Apply all migrations.").set_defaults(
-        handler=cmd_db_upgrade)
-    db_commands.add_parser("current", help="show the schema revision",
-                           description="Show the current and newest schema revision; exit 1 if behind.").set_defaults(
-        handler=cmd_db_current)
+    db_commands.add_parser(
+        "upgrade", help="apply migrations", description="Apply all migrations."
+    ).set_defaults(handler=cmd_db_upgrade)
+    db_commands.add_parser(
+        "current",
+        help="show the schema revision",
+        description="Show the current and newest schema revision; exit 1 if behind.",
+    ).set_defaults(handler=cmd_db_current)
 
-    questions = commands.add_parser("questions", help="question bank tools", description="Question bank tools.")
+    questions = commands.add_parser(
+        "questions", help="question bank tools", description="Question bank tools."
+    )
     q_commands = questions.add_subparsers(dest="questions_command", metavar="ACTION", required=True)
-    validate = q_commands.add_parser("validate", help="check question files",
-                                     description="Validate question files or folders (default: the whole bank).")
-    validate.add_argument("paths", nargs="*", help="files or folders (default: bundled bank + QUIZBOT_QUESTIONS_DIRS)")
+    validate = q_commands.add_parser(
+        "validate",
+        help="check question files",
+        description="Validate question files or folders (default: the whole bank).",
+    )
+    validate.add_argument(
+        "paths", nargs="*", help="files or folders (default: bundled bank + QUIZBOT_QUESTIONS_DIRS)"
+    )
     validate.set_defaults(handler=cmd_questions_validate)
     return parser
 

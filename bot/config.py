@@ -99,9 +99,7 @@ def _log_level(value: str) -> str:
     return level
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
-) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
     """Merge ``.env`` (if present) under the real environment, then validate."""
     merged: dict[str, str] = {}
     if env_file is not None and env_file.is_file():

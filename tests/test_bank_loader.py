@@ -111,7 +111,9 @@ def test_select_two_must_match_the_keys(tmp_path: Path) -> None:
     bank = load_bank()
     multiple = next(q for q in bank if q.type == "multiple" and len(q.answer) == 2)
     raw = next(
-        q for f in BUNDLED.glob("*.yaml") for q in yaml.safe_load(f.read_text(encoding="utf-8"))["questions"]
+        q
+        for f in BUNDLED.glob("*.yaml")
+        for q in yaml.safe_load(f.read_text(encoding="utf-8"))["questions"]
         if q["id"] == multiple.id
     )
     q = custom(raw)
@@ -130,12 +132,17 @@ def test_one_bad_question_loads_nothing(tmp_path: Path) -> None:
 
 def test_validate_command_reports_and_exits_non_zero(tmp_path: Path) -> None:
     write(tmp_path, "key.yaml", [custom(a_question(), answer=["f"])])
-    result = subprocess.run([sys.executable, "-m", "bot", "questions", "validate", str(tmp_path)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "questions", "validate", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "key.yaml: question club-001: answer:" in result.stderr
-    ok = subprocess.run([sys.executable, "-m", "bot", "questions", "validate"], capture_output=True, text=True,
-                        timeout=60)
+    ok = subprocess.run(
+        [sys.executable, "-m", "bot", "questions", "validate"], capture_output=True, text=True, timeout=60
+    )
     assert ok.returncode == 0, ok.stderr
     assert validate_paths([BUNDLED]) == []
 
@@ -143,10 +150,20 @@ def test_validate_command_reports_and_exits_non_zero(tmp_path: Path) -> None:
 def test_start_is_refused_on_an_invalid_bank(tmp_path: Path) -> None:
     bank_dir = tmp_path / "bank"
     write(bank_dir, "key.yaml", [custom(a_question(), answer=["f"])])
-    env = {"QUIZBOT_QUESTIONS_DIRS": str(bank_dir), "QUIZBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'q.db'}",
-           "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-m", "bot", "play", "--count", "1"], input="", capture_output=True,
-                            text=True, timeout=60, env=env, cwd=tmp_path)
+    env = {
+        "QUIZBOT_QUESTIONS_DIRS": str(bank_dir),
+        "QUIZBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'q.db'}",
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "play", "--count", "1"],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+    )
     assert result.returncode == 2
     assert "refusing to start" in result.stderr and "club-001" in result.stderr
     assert not (tmp_path / "q.db").exists()  # nothing touched

@@ -17,11 +17,20 @@ from bot.cli import build_parser
 REPO = Path(__file__).resolve().parent.parent
 
 
-def quizbot(*args: str, cwd: Path, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def quizbot(
+    *args: str, cwd: Path, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     environment.pop("QUIZBOT_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
-                          timeout=90, cwd=cwd, env=environment)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=cwd,
+        env=environment,
+    )
 
 
 def subcommands() -> list[list[str]]:
@@ -52,9 +61,19 @@ def test_every_subcommand_has_help(command: list[str]) -> None:
 
 
 def test_play_with_piped_input_saves_to_the_database(tmp_path: Path) -> None:
-    # wrong input first (re-asked with a hint), then answers; end of input stops the session
-    result = quizbot("play", "--count", "3", "--user", "Ana", "--task", "3.4", cwd=tmp_path,
-                     stdin="\nzz\nA\nAB\nB\n")
+    # blank and invalid input first (re-asked with a hint); then a cycle of one, two and three
+    # letters, so whichever type each question is, one line of every three fits it
+    result = quizbot(
+        "play",
+        "--count",
+        "3",
+        "--user",
+        "Ana",
+        "--task",
+        "3.4",
+        cwd=tmp_path,
+        stdin="\nzz\n" + "A\nAB\nABC\n" * 4,
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Question 1 of 3" in out and "Task 3.4" in out
@@ -66,13 +85,12 @@ def test_play_with_piped_input_saves_to_the_database(tmp_path: Path) -> None:
     assert board.returncode == 0 and "Ana" in board.stdout
     stats = quizbot("stats", "--user", "Ana", cwd=tmp_path)
     assert stats.returncode == 0 and "Stats for Ana" in stats.stdout
-    answered = out.count("You chose")
-    assert answered >= 2
-    assert f"of {answered} correct" in stats.stdout
+    assert out.count("You chose") == 3
+    assert "of 3 correct" in stats.stdout
 
 
 def test_play_in_portuguese(tmp_path: Path) -> None:
-    result = quizbot("play", "--count", "1", "--lang", "pt-BR", "--user", "Bia", cwd=tmp_path, stdin="A\n")
+    result = quizbot("play", "--count", "1", "--lang", "pt-BR", "--user", "Bia", cwd=tmp_path, stdin="A\nAB\nABC\n")
     assert result.returncode == 0, result.stderr
     assert "Questão 1 de 1" in result.stdout and "Sessão concluída" in result.stdout
     assert ("Correto!" in result.stdout) or ("Não foi dessa vez." in result.stdout)
@@ -81,19 +99,29 @@ def test_play_in_portuguese(tmp_path: Path) -> None:
 def test_ctrl_c_keeps_answers_given(tmp_path: Path) -> None:
     environment = {**os.environ, "PYTHONPATH": str(REPO)}
     environment.pop("QUIZBOT_DATABASE_URL", None)
-    process = subprocess.Popen([sys.executable, "-m", "bot", "play", "--count", "5", "--user", "Cy"],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               cwd=tmp_path, env=environment)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "play", "--count", "5", "--user", "Cy"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+    )
     assert process.stdin is not None
-    process.stdin.write("A\n")
+    process.stdin.write("A\nAB\nABC\n")  # whatever the first question's type, one of these fits
     process.stdin.flush()
     time.sleep(3)  # the first answer is written; the game waits on question 2
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+    process.wait(timeout=10)  # stdin is still open: Ctrl-C must not wait for a line
+    out, err = process.communicate(timeout=10)
     assert process.returncode in (0, 130), err
     assert "Traceback" not in err
+    answered = out.count("You chose")
+    assert answered >= 1
+    assert "Your answers so far are saved" in out and f"You answered {answered} of 5 questions" in out
     stats = quizbot("stats", "--user", "Cy", cwd=tmp_path)
-    assert "of 1 correct" in stats.stdout
+    assert f"of {answered} correct" in stats.stdout
 
 
 def test_run_without_configuration_points_to_play(tmp_path: Path) -> None:

@@ -79,7 +79,9 @@ async def test_second_answer_is_refused_and_changes_nothing(engine: QuizEngine) 
     assert reveal is not None and reveal.total_answers == 1 and reveal.right_names == ()
 
 
-async def test_answers_after_close_and_after_deadline_are_refused(engine: QuizEngine, clock: FakeClock) -> None:
+async def test_answers_after_close_and_after_deadline_are_refused(
+    engine: QuizEngine, clock: FakeClock
+) -> None:
     card = await ask(engine, minutes=5)
     await engine.close(card.round_id)
     late = await engine.answer(card.round_id, learner(1), letters_for(card, True), place=PLACE)

@@ -47,8 +47,17 @@ async def test_upgrade_from_empty_matches_the_declared_tables(database_url: str)
 async def test_two_processes_upgrading_at_once(database_url: str, tmp_path: Path) -> None:
     env = {**os.environ, "QUIZBOT_DATABASE_URL": database_url, "PYTHONPATH": str(REPO)}
     runs = [
-        asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "db", "upgrade", env=env, cwd=tmp_path,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "db",
+            "upgrade",
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         for _ in range(3)
     ]
     processes = await asyncio.gather(*runs)

@@ -22,8 +22,9 @@ def letters(card: QuestionCard, correct: bool) -> list[str]:
     return [o.letter for o in card.options if o.correct == correct][: card.select_count]
 
 
-async def run_session(engine: QuizEngine, learner: LearnerRef, outcomes: list[bool], **kwargs: object) -> tuple[
-        list[QuestionCard], SessionSummaryCard]:
+async def run_session(
+    engine: QuizEngine, learner: LearnerRef, outcomes: list[bool], **kwargs: object
+) -> tuple[list[QuestionCard], SessionSummaryCard]:
     card = await engine.start_session(learner, PLACE, size=len(outcomes), **kwargs)  # type: ignore[arg-type]
     cards = []
     for correct in outcomes:

@@ -60,7 +60,9 @@ async def test_channel_scope_counts_only_that_channel(engine: QuizEngine) -> Non
     assert [(e.display_name, e.score) for e in guild.entries] == [("Member 02", 2), ("Member 01", 1)]
     channel = await engine.leaderboard(one, member(1), scope=Scope.CHANNEL)
     assert [(e.display_name, e.score, e.rank) for e in channel.entries] == [
-        ("Member 01", 1, 1), ("Member 02", 0, 2)]
+        ("Member 01", 1, 1),
+        ("Member 02", 0, 2),
+    ]
 
 
 async def test_season_reset_starts_boards_afresh_and_keeps_attempts(engine: QuizEngine) -> None:
@@ -106,3 +108,24 @@ async def test_stats_card_counts_tasks_objectives_and_runs(engine: QuizEngine) -
     assert sum(a.attempts for a in stats.by_task) == 8
     assert sum(a.attempts for a in stats.by_objective) == 8
     assert all(o.key[:3] in {t.key for t in stats.by_task} for o in stats.by_objective)
+
+
+async def test_invalid_settings_are_rejected_and_change_nothing(engine: QuizEngine) -> None:
+    import pytest
+
+    from bot.engine.service import SettingRejected
+
+    place = PlaceRef("discord", "guild-set", "c1")
+    for name, value in [
+        ("timezone", "Mars/Olympus"),
+        ("locale", "fr"),
+        ("feedback", "never"),
+        ("round_minutes", 0),
+        ("colour", "red"),
+    ]:
+        with pytest.raises(SettingRejected, match=name):
+            await engine.update_settings(place, **{name: value})
+    settings = await engine.update_settings(place, timezone="Europe/Berlin", locale="pt_BR", round_minutes=3)
+    assert (settings.timezone, settings.locale, settings.round_minutes) == ("Europe/Berlin", "pt-BR", 3)
+    card = await engine.ask(place)
+    assert isinstance(card, QuestionCard) and card.locale == "pt-BR"

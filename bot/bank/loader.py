@@ -81,7 +81,9 @@ def _schema_problems(name: str, data: Any) -> list[Problem]:
         question_id = ""
         if len(parts) >= 2 and parts[0] == "questions" and isinstance(parts[1], int):
             entry = data["questions"][parts[1]]
-            question_id = str(entry.get("id", f"#{parts[1] + 1}")) if isinstance(entry, dict) else f"#{parts[1] + 1}"
+            question_id = (
+                str(entry.get("id", f"#{parts[1] + 1}")) if isinstance(entry, dict) else f"#{parts[1] + 1}"
+            )
             parts = parts[2:]
         problems.append(Problem(name, question_id, _field_path(parts), error.message))
     return problems
@@ -95,8 +97,12 @@ def _rule_problems(name: str, q: Mapping[str, Any], bundled: bool) -> list[Probl
         out.append(Problem(name, qid, field, message))
 
     if bundled != qid.startswith(RESERVED_PREFIX):
-        bad("id", f"ids starting with '{RESERVED_PREFIX}' are reserved for the bundled bank"
-            if not bundled else f"bundled ids must start with '{RESERVED_PREFIX}'")
+        bad(
+            "id",
+            f"ids starting with '{RESERVED_PREFIX}' are reserved for the bundled bank"
+            if not bundled
+            else f"bundled ids must start with '{RESERVED_PREFIX}'",
+        )
     if not q["objective"].startswith(q["task"] + "."):
         bad("objective", f"{q['objective']} is not an objective of task {q['task']}")
     answer = q["answer"]
@@ -172,7 +178,9 @@ def _read(path: Path, bundled: bool, problems: list[Problem]) -> list[Question]:
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
         line = f" at line {where.line + 1}" if where is not None else ""
-        problems.append(Problem(name, "", "(file)", f"invalid YAML{line}: {getattr(error, 'problem', error)}"))
+        problems.append(
+            Problem(name, "", "(file)", f"invalid YAML{line}: {getattr(error, 'problem', error)}")
+        )
         return []
     found = _schema_problems(name, data)
     if found:
@@ -194,8 +202,14 @@ def _collect(sources: Sequence[tuple[Path, bool]]) -> tuple[list[Question], list
     for path, bundled in sources:
         for question in _read(path, bundled, problems):
             if question.id in first_seen:
-                problems.append(Problem(str(path), question.id, "id",
-                                        f"duplicate id, first defined in {first_seen[question.id]}"))
+                problems.append(
+                    Problem(
+                        str(path),
+                        question.id,
+                        "id",
+                        f"duplicate id, first defined in {first_seen[question.id]}",
+                    )
+                )
             else:
                 first_seen[question.id] = str(path)
                 questions.append(question)

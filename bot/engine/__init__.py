@@ -15,7 +15,7 @@ from bot.engine.cards import (
     SessionSummaryCard,
     StatsCard,
 )
-from bot.engine.model import FeedbackMode, LearnerRef, PlaceRef, PlaceSettings, Period, Scope
+from bot.engine.model import FeedbackMode, LearnerRef, Period, PlaceRef, PlaceSettings, Scope
 from bot.engine.questions import Question, QuestionBank, QuestionText
 from bot.engine.service import QuizEngine
 

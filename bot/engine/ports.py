@@ -90,7 +90,12 @@ class QuizStore(Protocol):
     async def count_at_least(self, scope: str, period: str, score: int) -> int: ...
 
     async def start_session(
-        self, learner: LearnerRef, place: PlaceRef, task: str | None, size: int, scored: bool,
+        self,
+        learner: LearnerRef,
+        place: PlaceRef,
+        task: str | None,
+        size: int,
+        scored: bool,
         now: datetime,
     ) -> SessionRecord: ...
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.engine.cards import (
     Accuracy,
@@ -32,7 +33,7 @@ from bot.engine.cards import (
     ShownOption,
     StatsCard,
 )
-from bot.engine.locale import resolve_locale
+from bot.engine.locale import normalise_locale, resolve_locale
 from bot.engine.model import (
     AnswerWrite,
     AttemptRecord,
@@ -56,6 +57,38 @@ SETTINGS_TTL = timedelta(seconds=30)
 
 class EngineError(RuntimeError):
     """A request the engine cannot serve (empty bank, unknown session…)."""
+
+
+class SettingRejected(EngineError):
+    """An organiser's setting is not valid; the message says which values are."""
+
+    def __init__(self, name: str, value: object, allowed: str) -> None:
+        self.name, self.value, self.allowed = name, value, allowed
+        super().__init__(f"{name}: {value!r} is not valid; expected {allowed}")
+
+
+def validate_setting(name: str, value: object) -> object:
+    if name == "timezone":
+        try:
+            ZoneInfo(str(value))
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise SettingRejected(name, value, "an IANA time zone such as Europe/Berlin") from error
+        return str(value)
+    if name == "locale":
+        locale = normalise_locale(str(value)) if value is not None else None
+        if value is not None and locale is None:
+            raise SettingRejected(name, value, "en or pt-BR")
+        return locale
+    if name == "feedback":
+        try:
+            return FeedbackMode(str(value))
+        except ValueError as error:
+            raise SettingRejected(name, value, "immediate or at-close") from error
+    if name == "round_minutes":
+        if not isinstance(value, int) or not 1 <= value <= 1440:
+            raise SettingRejected(name, value, "a whole number of minutes from 1 to 1440")
+        return value
+    raise SettingRejected(name, value, "one of timezone, locale, feedback, round_minutes")
 
 
 def letter_of(round_: RoundRecord, key: str) -> str:
@@ -105,7 +138,9 @@ class QuizEngine:
         return settings
 
     async def update_settings(self, place: PlaceRef, **changes: object) -> PlaceSettings:
-        settings = await self.store.update_settings(place, **changes)
+        """Change workspace settings; invalid values raise SettingRejected and change nothing."""
+        clean = {name: validate_setting(name, value) for name, value in changes.items()}
+        settings = await self.store.update_settings(place, **clean)
         self._settings[place.workspace_scope] = (settings, self.clock())
         return settings
 
@@ -200,7 +235,9 @@ class QuizEngine:
         self._rounds[round_.id] = round_
         return self.question_card(round_, locale)
 
-    def _choose_for_place(self, task: str | None, question_id: str | None, counts: dict[str, int]) -> Question:
+    def _choose_for_place(
+        self, task: str | None, question_id: str | None, counts: dict[str, int]
+    ) -> Question:
         if question_id is not None:
             question = self.bank.get(question_id)
             if question is None or question.retired:
@@ -231,7 +268,9 @@ class QuizEngine:
         """
         round_ = await self._round(round_id)
         if round_ is None or (place is not None and round_.place != place):
-            return AnswerRefused(RefusalReason.UNKNOWN_ROUND, resolve_locale(learner.locale, None, self.default_locale))
+            return AnswerRefused(
+                RefusalReason.UNKNOWN_ROUND, resolve_locale(learner.locale, None, self.default_locale)
+            )
         settings = await self.settings(round_.place)
         locale = self.learner_locale(learner, settings)
         question = self._question(round_)
@@ -257,7 +296,14 @@ class QuizEngine:
             boards = tuple((scope, period) for scope in scopes for period in periods)
         outcome = await self.store.record_answer(
             AnswerWrite(
-                round_id, question.id, learner, keys, "".join(chosen), correct, now, boards,
+                round_id,
+                question.id,
+                learner,
+                keys,
+                "".join(chosen),
+                correct,
+                now,
+                boards,
                 settings.season if round_.scored else None,
             )
         )
@@ -343,7 +389,12 @@ class QuizEngine:
         return session is not None and learner_id is not None and session.learner_id == learner_id
 
     async def start_session(
-        self, learner: LearnerRef, place: PlaceRef, *, size: int = 10, task: str | None = None,
+        self,
+        learner: LearnerRef,
+        place: PlaceRef,
+        *,
+        size: int = 10,
+        task: str | None = None,
         scored: bool = False,
     ) -> QuestionCard:
         """A personal run of ``size`` questions with immediate feedback.
@@ -384,8 +435,14 @@ class QuizEngine:
             self.rng,
         )
         _, round_ = await self.store.open_round(
-            session.place, question.id, RoundKind.SESSION, session.scored, self._shuffle(question),
-            self.clock(), None, session_id,
+            session.place,
+            question.id,
+            RoundKind.SESSION,
+            session.scored,
+            self._shuffle(question),
+            self.clock(),
+            None,
+            session_id,
         )
         self._rounds[round_.id] = round_
         return self.question_card(round_, locale, len(rounds) + 1, session.size)
@@ -426,8 +483,13 @@ class QuizEngine:
     # -- standings and stats ----------------------------------------------------------
 
     async def leaderboard(
-        self, place: PlaceRef, viewer: LearnerRef | None, *, scope: Scope = Scope.WORKSPACE,
-        period: Period = Period.ALL, top: int = 10,
+        self,
+        place: PlaceRef,
+        viewer: LearnerRef | None,
+        *,
+        scope: Scope = Scope.WORKSPACE,
+        period: Period = Period.ALL,
+        top: int = 10,
     ) -> LeaderboardCard:
         settings = await self.settings(place)
         now = self.clock()
@@ -481,8 +543,9 @@ class QuizEngine:
         )
 
 
-def _accuracy(attempts: Iterable[AttemptRecord], key_of: object) -> tuple[Accuracy, ...]:
-    assert callable(key_of)
+def _accuracy(
+    attempts: Iterable[AttemptRecord], key_of: Callable[[AttemptRecord], str]
+) -> tuple[Accuracy, ...]:
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for attempt in attempts:
         bucket = totals[key_of(attempt)]

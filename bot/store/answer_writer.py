@@ -25,9 +25,7 @@ class AnswerWriter:
     def __init__(self, write_batch: WriteBatch, max_batch: int = 500) -> None:
         self._write_batch = write_batch
         self._max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[AnswerWrite, asyncio.Future[AnswerOutcome]] | None] = (
-            asyncio.Queue()
-        )
+        self._queue: asyncio.Queue[tuple[AnswerWrite, asyncio.Future[AnswerOutcome]] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.batches = 0

@@ -90,13 +90,17 @@ class SqlStore:
             async with self.db.write() as conn:
                 await conn.execute(
                     self._insert(places)
-                    .values(platform=platform, workspace_id=workspace, channel_id=channel,
-                            created_at=datetime.now(UTC))
+                    .values(
+                        platform=platform,
+                        workspace_id=workspace,
+                        channel_id=channel,
+                        created_at=datetime.now(UTC),
+                    )
                     .on_conflict_do_nothing(index_elements=["platform", "workspace_id", "channel_id"])
                 )
                 place_id = (await conn.execute(select(places.c.id).where(where))).scalar_one()
-        self._place_ids[key] = place_id
-        return place_id
+        self._place_ids[key] = int(place_id)
+        return int(place_id)
 
     async def _workspace_id(self, place: PlaceRef) -> int:
         return await self._place_id(place.platform, place.workspace, "")
@@ -126,7 +130,9 @@ class SqlStore:
         unknown = set(changes) - set(SETTING_COLUMNS)
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
-        values = {SETTING_COLUMNS[k]: (str(v) if isinstance(v, FeedbackMode) else v) for k, v in changes.items()}
+        values = {
+            SETTING_COLUMNS[k]: (str(v) if isinstance(v, FeedbackMode) else v) for k, v in changes.items()
+        }
         place_id = await self._workspace_id(place)
         async with self.db.write() as conn:
             await conn.execute(update(places).where(places.c.id == place_id).values(**values))
@@ -188,9 +194,14 @@ class SqlStore:
                     await conn.execute(
                         rounds.insert()
                         .values(
-                            place_id=place_id, question_id=question_id, kind=str(kind),
-                            scored=scored, option_order="".join(option_order), opened_at=opened_at,
-                            deadline=deadline, session_id=session_id,
+                            place_id=place_id,
+                            question_id=question_id,
+                            kind=str(kind),
+                            scored=scored,
+                            option_order="".join(option_order),
+                            opened_at=opened_at,
+                            deadline=deadline,
+                            session_id=session_id,
                         )
                         .returning(rounds.c.id)
                     )
@@ -244,7 +255,9 @@ class SqlStore:
         async with self.db.read() as conn:
             return list((await conn.execute(query)).scalars())
 
-    async def close_round(self, round_id: int, now: datetime) -> tuple[RoundRecord, list[AttemptRecord]] | None:
+    async def close_round(
+        self, round_id: int, now: datetime
+    ) -> tuple[RoundRecord, list[AttemptRecord]] | None:
         """Close and read the round's attempts in one write transaction.
 
         The answer path locks the round row (FOR SHARE on PostgreSQL; the single writer
@@ -296,19 +309,24 @@ class SqlStore:
             else:
                 stale[key] = ref
         if stale:
-            statement = self._insert(learners)
-            statement = statement.on_conflict_do_update(
+            insert = self._insert(learners)
+            statement = insert.on_conflict_do_update(
                 index_elements=["platform", "user_id"],
                 set_={
-                    "display_name": statement.excluded.display_name,
-                    "locale": func.coalesce(statement.excluded.locale, learners.c.locale),
+                    "display_name": insert.excluded.display_name,
+                    "locale": func.coalesce(insert.excluded.locale, learners.c.locale),
                 },
             ).returning(learners.c.id, learners.c.platform, learners.c.user_id, learners.c.locale)
             rows = await conn.execute(
                 statement,
                 [
-                    {"platform": r.platform, "user_id": r.user_id, "display_name": r.display_name[:100],
-                     "locale": r.locale, "created_at": now}
+                    {
+                        "platform": r.platform,
+                        "user_id": r.user_id,
+                        "display_name": r.display_name[:100],
+                        "locale": r.locale,
+                        "created_at": now,
+                    }
                     for _, r in sorted(stale.items())
                 ],
             )
@@ -318,7 +336,9 @@ class SqlStore:
                 self._learner_ids[key] = (row.id, stale[key].display_name, row.locale)
         return ids
 
-    async def _write_answers_in(self, conn: AsyncConnection, batch: Sequence[AnswerWrite]) -> list[AnswerOutcome]:
+    async def _write_answers_in(
+        self, conn: AsyncConnection, batch: Sequence[AnswerWrite]
+    ) -> list[AnswerOutcome]:
         outcomes: list[AnswerOutcome | None] = [None] * len(batch)
         round_ids = sorted({a.round_id for a in batch})
         open_query = (
@@ -349,11 +369,14 @@ class SqlStore:
                 statement,
                 [
                     {
-                        "round_id": round_id, "learner_id": learner_id,
+                        "round_id": round_id,
+                        "learner_id": learner_id,
                         "question_id": batch[i].question_id,
                         "chosen_keys": ",".join(batch[i].chosen_keys),
-                        "chosen_letters": batch[i].chosen_letters, "correct": batch[i].correct,
-                        "answered_at": batch[i].answered_at, "season": batch[i].season,
+                        "chosen_letters": batch[i].chosen_letters,
+                        "correct": batch[i].correct,
+                        "answered_at": batch[i].answered_at,
+                        "season": batch[i].season,
                     }
                     for (round_id, learner_id), i in sorted(pending.items())
                 ],
@@ -397,20 +420,32 @@ class SqlStore:
     async def _apply_board_deltas(
         self, conn: AsyncConnection, deltas: dict[tuple[str, str, int], list[Any]]
     ) -> None:
-        statement = self._insert(standings)
-        statement = statement.on_conflict_do_update(
+        insert = self._insert(standings)
+        statement = insert.on_conflict_do_update(
             index_elements=["scope", "period", "learner_id"],
             set_={
-                "score": standings.c.score + statement.excluded.score,
-                "answered": standings.c.answered + statement.excluded.answered,
-                "updated_at": statement.excluded.updated_at,
+                "score": standings.c.score + insert.excluded.score,
+                "answered": standings.c.answered + insert.excluded.answered,
+                "updated_at": insert.excluded.updated_at,
             },
-        ).returning(standings.c.scope, standings.c.period, standings.c.learner_id,
-                    standings.c.score, standings.c.answered)
+        ).returning(
+            standings.c.scope,
+            standings.c.period,
+            standings.c.learner_id,
+            standings.c.score,
+            standings.c.answered,
+        )
         rows = await conn.execute(
             statement,
             [
-                {"scope": s, "period": p, "learner_id": lid, "score": d[0], "answered": d[1], "updated_at": d[2]}
+                {
+                    "scope": s,
+                    "period": p,
+                    "learner_id": lid,
+                    "score": d[0],
+                    "answered": d[1],
+                    "updated_at": d[2],
+                }
                 for (s, p, lid), d in sorted(deltas.items())
             ],
         )
@@ -426,7 +461,9 @@ class SqlStore:
         if changes:
             await self._apply_histogram(conn, changes)
 
-    async def _apply_histogram(self, conn: AsyncConnection, changes: Sequence[tuple[tuple[str, str, int], int]]) -> None:
+    async def _apply_histogram(
+        self, conn: AsyncConnection, changes: Sequence[tuple[tuple[str, str, int], int]]
+    ) -> None:
         statement = self._insert(score_histogram)
         statement = statement.on_conflict_do_update(
             index_elements=["scope", "period", "score"],
@@ -488,13 +525,18 @@ class SqlStore:
             .limit(limit)
         )
         async with self.db.read() as conn:
-            return [StandingRow(r.learner_id, r.display_name, r.score, r.answered) for r in await conn.execute(query)]
+            return [
+                StandingRow(r.learner_id, r.display_name, r.score, r.answered)
+                for r in await conn.execute(query)
+            ]
 
     async def standing_of(self, scope: str, period: str, learner_id: int) -> StandingRow | None:
         query = (
             select(standings.c.learner_id, learners.c.display_name, standings.c.score, standings.c.answered)
             .join(learners, learners.c.id == standings.c.learner_id)
-            .where(standings.c.scope == scope, standings.c.period == period, standings.c.learner_id == learner_id)
+            .where(
+                standings.c.scope == scope, standings.c.period == period, standings.c.learner_id == learner_id
+            )
         )
         async with self.db.read() as conn:
             row = (await conn.execute(query)).first()
@@ -520,12 +562,20 @@ class SqlStore:
     ) -> SessionRecord:
         place_id = await self._channel_id(place)
         async with self.db.write() as conn:
-            learner_id = (await self._ensure_learners(conn, [learner], now))[(learner.platform, learner.user_id)]
+            learner_id = (await self._ensure_learners(conn, [learner], now))[
+                (learner.platform, learner.user_id)
+            ]
             session_id = (
                 await conn.execute(
                     sessions.insert()
-                    .values(learner_id=learner_id, place_id=place_id, task=task, size=size,
-                            scored=scored, started_at=now)
+                    .values(
+                        learner_id=learner_id,
+                        place_id=place_id,
+                        task=task,
+                        size=size,
+                        scored=scored,
+                        started_at=now,
+                    )
                     .returning(sessions.c.id)
                 )
             ).scalar_one()
@@ -542,8 +592,14 @@ class SqlStore:
         if row is None:
             return None
         return SessionRecord(
-            row.id, row.learner_id, PlaceRef(row.platform, row.workspace_id, row.channel_id),
-            row.task, row.size, row.scored, row.started_at, row.finished_at,
+            row.id,
+            row.learner_id,
+            PlaceRef(row.platform, row.workspace_id, row.channel_id),
+            row.task,
+            row.size,
+            row.scored,
+            row.started_at,
+            row.finished_at,
         )
 
     async def session_rounds(self, session_id: int) -> list[RoundRecord]:

@@ -111,8 +111,12 @@ rounds = Table(
     Column("message_ref", Text),  # platform's reference: Discord message id, Slack channel+ts
     Column("session_id", Integer, ForeignKey("sessions.id"), index=True),
     Index("ix_rounds_place_id_question_id", "place_id", "question_id"),
-    Index("ix_rounds_deadline_open", "deadline", sqlite_where=text("closed_at IS NULL"),
-          postgresql_where=text("closed_at IS NULL")),
+    Index(
+        "ix_rounds_deadline_open",
+        "deadline",
+        sqlite_where=text("closed_at IS NULL"),
+        postgresql_where=text("closed_at IS NULL"),
+    ),
     # one open channel round per channel, enforced by the database (race-safe)
     Index(
         "uq_rounds_one_open_per_channel",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -38,9 +37,7 @@ def upgrade() -> None:
         sa.Column("channel_id", sa.String(length=64), server_default="", nullable=False),
         sa.Column("timezone", sa.String(length=64), server_default="UTC", nullable=False),
         sa.Column("locale", sa.String(length=16), nullable=True),
-        sa.Column(
-            "feedback_mode", sa.String(length=16), server_default="immediate", nullable=False
-        ),
+        sa.Column("feedback_mode", sa.String(length=16), server_default="immediate", nullable=False),
         sa.Column("round_minutes", sa.Integer(), server_default="10", nullable=False),
         sa.Column("season", sa.Integer(), server_default="1", nullable=False),
         sa.Column("season_started_at", sa.DateTime(timezone=True), nullable=True),
@@ -81,9 +78,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["learner_id"], ["learners.id"], name=op.f("fk_sessions_learner_id_learners")
         ),
-        sa.ForeignKeyConstraint(
-            ["place_id"], ["places.id"], name=op.f("fk_sessions_place_id_places")
-        ),
+        sa.ForeignKeyConstraint(["place_id"], ["places.id"], name=op.f("fk_sessions_place_id_places")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sessions")),
     )
     with op.batch_alter_table("sessions", schema=None) as batch_op:
@@ -103,9 +98,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("scope", "period", "learner_id", name=op.f("pk_standings")),
     )
     with op.batch_alter_table("standings", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_standings_scope_period_score", ["scope", "period", "score"], unique=False
-        )
+        batch_op.create_index("ix_standings_scope_period_score", ["scope", "period", "score"], unique=False)
 
     op.create_table(
         "rounds",
@@ -120,12 +113,8 @@ def upgrade() -> None:
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("message_ref", sa.Text(), nullable=True),
         sa.Column("session_id", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["place_id"], ["places.id"], name=op.f("fk_rounds_place_id_places")
-        ),
-        sa.ForeignKeyConstraint(
-            ["session_id"], ["sessions.id"], name=op.f("fk_rounds_session_id_sessions")
-        ),
+        sa.ForeignKeyConstraint(["place_id"], ["places.id"], name=op.f("fk_rounds_place_id_places")),
+        sa.ForeignKeyConstraint(["session_id"], ["sessions.id"], name=op.f("fk_rounds_session_id_sessions")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rounds")),
     )
     with op.batch_alter_table("rounds", schema=None) as batch_op:
@@ -136,9 +125,7 @@ def upgrade() -> None:
             sqlite_where=sa.text("closed_at IS NULL"),
             postgresql_where=sa.text("closed_at IS NULL"),
         )
-        batch_op.create_index(
-            "ix_rounds_place_id_question_id", ["place_id", "question_id"], unique=False
-        )
+        batch_op.create_index("ix_rounds_place_id_question_id", ["place_id", "question_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_rounds_session_id"), ["session_id"], unique=False)
         batch_op.create_index(
             "uq_rounds_one_open_per_channel",
@@ -162,9 +149,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["learner_id"], ["learners.id"], name=op.f("fk_attempts_learner_id_learners")
         ),
-        sa.ForeignKeyConstraint(
-            ["round_id"], ["rounds.id"], name=op.f("fk_attempts_round_id_rounds")
-        ),
+        sa.ForeignKeyConstraint(["round_id"], ["rounds.id"], name=op.f("fk_attempts_round_id_rounds")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_attempts")),
         sa.UniqueConstraint("round_id", "learner_id", name=op.f("uq_attempts_round_id_learner_id")),
     )

@@ -26,7 +26,7 @@ async def main(url: str, round_id: int, learners: int, start_file: Path) -> None
     assert question is not None
     letters = ["ABCDEF"[round_.option_order.index(k)] for k in sorted(question.answer)]
     deadline = time.monotonic() + 30
-    while not start_file.exists():  # the barrier: both processes fire together
+    while not start_file.exists():  # noqa: ASYNC240 - the barrier: both processes fire together
         if time.monotonic() > deadline:
             raise SystemExit("barrier never opened")
         await asyncio.sleep(0.001)
@@ -34,7 +34,9 @@ async def main(url: str, round_id: int, learners: int, start_file: Path) -> None
         *(engine.answer(round_id, LearnerRef("discord", f"u{n}", f"U{n}"), letters) for n in range(learners))
     )
     outcome = Counter(r.reason.value if isinstance(r, AnswerRefused) else "recorded" for r in results)
-    print(f"recorded={outcome['recorded']} duplicate={outcome['already_answered']} closed={outcome['closed']}")
+    print(
+        f"recorded={outcome['recorded']} duplicate={outcome['already_answered']} closed={outcome['closed']}"
+    )
     await store.close()
 
 

@@ -11,11 +11,20 @@ from bot.store import Database
 from bot.store.tables import attempts, places, rounds, score_histogram, standings
 
 
-async def recount(database: Database) -> tuple[dict[tuple[str, str, int], tuple[int, int]], dict[tuple[str, str, int], tuple[int, int]]]:
+async def recount(
+    database: Database,
+) -> tuple[dict[tuple[str, str, int], tuple[int, int]], dict[tuple[str, str, int], tuple[int, int]]]:
     """(expected standings from attempts, actual standings table), keyed by board + learner."""
     query = (
-        select(attempts.c.learner_id, attempts.c.correct, attempts.c.answered_at, attempts.c.season,
-               places.c.platform, places.c.workspace_id, places.c.channel_id)
+        select(
+            attempts.c.learner_id,
+            attempts.c.correct,
+            attempts.c.answered_at,
+            attempts.c.season,
+            places.c.platform,
+            places.c.workspace_id,
+            places.c.channel_id,
+        )
         .join(rounds, rounds.c.id == attempts.c.round_id)
         .join(places, places.c.id == rounds.c.place_id)
         .where(attempts.c.season.is_not(None))
@@ -24,7 +33,10 @@ async def recount(database: Database) -> tuple[dict[tuple[str, str, int], tuple[
     expected_answered: Counter[tuple[str, str, int]] = Counter()
     async with database.read() as conn:
         for row in await conn.execute(query):
-            scopes = (f"{row.platform}:{row.workspace_id}", f"{row.platform}:{row.workspace_id}:{row.channel_id}")
+            scopes = (
+                f"{row.platform}:{row.workspace_id}",
+                f"{row.platform}:{row.workspace_id}:{row.channel_id}",
+            )
             for scope in scopes:
                 for period in all_period_keys(row.answered_at, "UTC", row.season):
                     expected_score[(scope, period, row.learner_id)] += int(row.correct)

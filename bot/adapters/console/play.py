@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
+import threading
 from collections.abc import Callable
 from typing import TextIO
 
@@ -21,6 +22,36 @@ from bot.i18n import t
 
 TERMINAL = PlaceRef("console", "local", "terminal")
 STOP_WORDS = {"quit", "exit", "q", "sair"}
+
+
+class LineReader:
+    """Lines from a blocking reader, delivered to asyncio by a daemon thread.
+
+    ``asyncio.to_thread`` would run the read in the default executor, which shutdown
+    waits for: after Ctrl-C the game would hang until the player pressed Enter.
+    """
+
+    def __init__(self, read_line: Callable[[], str]) -> None:
+        self._read_line = read_line
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._thread: threading.Thread | None = None
+
+    def _pump(self, loop: asyncio.AbstractEventLoop) -> None:
+        while True:
+            try:
+                line = self._read_line()
+            except (OSError, ValueError):
+                line = ""
+            loop.call_soon_threadsafe(self._queue.put_nowait, line)
+            if line == "":
+                return
+
+    async def next(self) -> str:
+        if self._thread is None:
+            loop = asyncio.get_running_loop()
+            self._thread = threading.Thread(target=self._pump, args=(loop,), daemon=True, name="stdin")
+            self._thread.start()
+        return await self._queue.get()
 
 
 def terminal_learner(name: str | None, locale: str | None) -> LearnerRef:
@@ -46,7 +77,7 @@ async def play(
 ) -> int:
     """Play one session; returns the number of answers recorded."""
     stream = out or sys.stdout
-    reader = read_line or sys.stdin.readline
+    reader = LineReader(read_line or sys.stdin.readline)
 
     def say(text: str = "") -> None:
         print(text, file=stream, flush=True)
@@ -84,13 +115,13 @@ async def _ask_until_valid(
     engine: QuizEngine,
     learner: LearnerRef,
     card: QuestionCard,
-    reader: Callable[[], str],
+    reader: LineReader,
     stream: TextIO,
 ) -> FeedbackCard | RecordedCard | None:
     prompt = t(card.locale, "console.prompt", letters="/".join(card.letters))
     while True:
         print(prompt, end="", flush=True, file=stream)
-        line = await asyncio.to_thread(reader)
+        line = await reader.next()
         if line == "":  # end of input
             return None
         text = line.strip()

@@ -22,7 +22,9 @@ def _percent(part: int, whole: int) -> int:
 def question(card: QuestionCard) -> str:
     lines = []
     if card.position is not None and card.session_size is not None:
-        lines.append(t(card.locale, "question.session_progress", position=card.position, size=card.session_size))
+        lines.append(
+            t(card.locale, "question.session_progress", position=card.position, size=card.session_size)
+        )
     lines.append(t(card.locale, "question.header", task=card.task, objective=card.objective))
     lines += ["", card.stem, ""]
     lines += [f"  {option.letter}) {option.text}" for option in card.options]
@@ -43,9 +45,7 @@ def feedback(card: FeedbackCard) -> str:
         t(locale, "feedback.why", why=card.why),
     ]
     lines += [
-        t(locale, "feedback.why_wrong", letter=o.letter, why=o.why_wrong)
-        for o in card.options
-        if o.why_wrong
+        t(locale, "feedback.why_wrong", letter=o.letter, why=o.why_wrong) for o in card.options if o.why_wrong
     ]
     lines += [t(locale, "feedback.reference", url=url) for url in card.references]
     return "\n".join(lines)
@@ -69,11 +69,19 @@ def reveal(card: RevealCard) -> str:
     lines = [t(locale, "reveal.title"), "", card.stem, ""]
     for option in card.options:
         mark = "✓" if option.correct else " "
-        tally = t(locale, "reveal.tally", letter=option.letter, picks=option.picks,
-                  percent=_percent(option.picks, card.total_answers))
+        tally = t(
+            locale,
+            "reveal.tally",
+            letter=option.letter,
+            picks=option.picks,
+            percent=_percent(option.picks, card.total_answers),
+        )
         lines.append(f" {mark} {tally} — {option.text}")
-    lines += ["", t(locale, "reveal.answer_is", letters=", ".join(card.correct_letters)),
-              t(locale, "reveal.total", count=card.total_answers)]
+    lines += [
+        "",
+        t(locale, "reveal.answer_is", letters=", ".join(card.correct_letters)),
+        t(locale, "reveal.total", count=card.total_answers),
+    ]
     if card.right_names:
         names = ", ".join(card.right_names)
         key = "reveal.right_more" if card.more_right else "reveal.right"
@@ -88,16 +96,27 @@ def reveal(card: RevealCard) -> str:
 
 def summary(card: SessionSummaryCard) -> str:
     locale = card.locale
-    lines = [t(locale, "summary.title"),
-             t(locale, "summary.score", correct=card.correct, answered=card.answered,
-               percent=_percent(card.correct, card.answered))]
+    lines = [
+        t(locale, "summary.title"),
+        t(
+            locale,
+            "summary.score",
+            correct=card.correct,
+            answered=card.answered,
+            percent=_percent(card.correct, card.answered),
+        ),
+    ]
     if card.answered < card.size:
         lines.append(t(locale, "summary.unfinished", answered=card.answered, size=card.size))
-    lines += [t(locale, "summary.task_row", key=a.key, correct=a.correct, attempts=a.attempts) for a in card.by_task]
+    lines += [
+        t(locale, "summary.task_row", key=a.key, correct=a.correct, attempts=a.attempts) for a in card.by_task
+    ]
     if card.to_review:
         lines.append(t(locale, "summary.review"))
-        lines += [t(locale, "summary.review_row", objective=r.objective, id=r.question_id, url=r.reference)
-                  for r in card.to_review]
+        lines += [
+            t(locale, "summary.review_row", objective=r.objective, id=r.question_id, url=r.reference)
+            for r in card.to_review
+        ]
     elif card.answered:
         lines.append(t(locale, "summary.perfect"))
     return "\n".join(lines)
@@ -116,8 +135,15 @@ def leaderboard(card: LeaderboardCard) -> str:
     if card.tied_beyond:
         lines.append(t(locale, "leaderboard.tied_beyond", count=card.tied_beyond, rank=card.entries[-1].rank))
     if card.viewer_rank is not None:
-        lines.append(t(locale, "leaderboard.you", rank=card.viewer_rank, total=card.total_learners,
-                       score=card.viewer_score))
+        lines.append(
+            t(
+                locale,
+                "leaderboard.you",
+                rank=card.viewer_rank,
+                total=card.total_learners,
+                score=card.viewer_score,
+            )
+        )
     elif card.entries:
         lines.append(t(locale, "leaderboard.you_none"))
     return "\n".join(lines)
@@ -129,14 +155,37 @@ def stats(card: StatsCard) -> str:
     if not card.attempts:
         lines.append(t(locale, "stats.none"))
         return "\n".join(lines)
-    lines.append(t(locale, "stats.total", correct=card.correct, attempts=card.attempts,
-                   percent=_percent(card.correct, card.attempts)))
+    lines.append(
+        t(
+            locale,
+            "stats.total",
+            correct=card.correct,
+            attempts=card.attempts,
+            percent=_percent(card.correct, card.attempts),
+        )
+    )
     for task in card.by_task:
-        lines.append(t(locale, "stats.task_row", key=task.key, correct=task.correct,
-                       attempts=task.attempts, percent=task.percent))
+        lines.append(
+            t(
+                locale,
+                "stats.task_row",
+                key=task.key,
+                correct=task.correct,
+                attempts=task.attempts,
+                percent=task.percent,
+            )
+        )
         for objective in card.by_objective:
             if objective.key.startswith(task.key + "."):
-                lines.append(t(locale, "stats.objective_row", key=objective.key, correct=objective.correct,
-                               attempts=objective.attempts, percent=objective.percent))
+                lines.append(
+                    t(
+                        locale,
+                        "stats.objective_row",
+                        key=objective.key,
+                        correct=objective.correct,
+                        attempts=objective.attempts,
+                        percent=objective.percent,
+                    )
+                )
     lines.append(t(locale, "stats.runs", current=card.current_run, best=card.best_run))
     return "\n".join(lines)

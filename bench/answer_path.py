@@ -1,0 +1,548 @@
+"""Answer path: many concurrent learners through QuizEngine + SqlStore versus raw sqlite3.
+
+The engine side is the real thing: a migrated SQLite file in WAL mode, ``SqlStore`` with
+its group-commit ``AnswerWriter``, ``QuizEngine.answer`` called by one asyncio task per
+learner. Each task submits its answers one after another (submit, await the card, next)
+and every task runs at once, so the writer sees up to ``--learners`` answers in flight.
+
+The baseline writes the same rows with the standard library's ``sqlite3``, one
+transaction per answer (WAL, synchronous=NORMAL, foreign keys on, like the bot), on a
+copy of the same database taken after the rounds were opened and before any answer:
+
+* the open-round check (``SELECT`` the round with ``closed_at IS NULL``);
+* the learner upsert, on each learner's first answer (the store does it once, then caches);
+* the attempt row (``ON CONFLICT (round_id, learner_id) DO NOTHING``);
+* one standings upsert per board: 2 scopes (workspace, channel) x 3 periods (week,
+  month, all);
+* the score_histogram changes those upserts imply (+1 on a new row; -1/+1 on a
+  correct answer);
+* the question_stats upsert.
+
+Both databases are then recounted from their attempts (a printed correctness check),
+and their standings are compared with each other.
+
+Run: ``python -m bench.answer_path`` (or ``python bench/answer_path.py``) from the
+repository root; ``--quick`` for a smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import math
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.bank import load_bank
+from bot.engine import AnswerRefused, FeedbackCard, LearnerRef, PlaceRef, QuestionCard, QuizEngine
+from bot.engine.model import AnswerWrite
+from bot.engine.periods import all_period_keys
+from bot.engine.ports import AnswerOutcome
+from bot.store import Database, SqlStore
+from bot.store.migrate import upgrade
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # the clock never moves during a run
+ROUND_MINUTES = 24 * 60  # every deadline is a day after NOW: far from any answer
+PLATFORM = "bench"
+WORKSPACE = "guild"
+TIMEZONE = "UTC"  # a fresh place's default
+SEASON = 1  # a fresh place's default
+LETTERS = "ABCDEF"
+
+TARGET_RATIO = 0.5  # engine answers/s >= 0.5 x raw answers/s
+TARGET_P99_MS = 100.0  # at 1,000 concurrent learners
+
+
+@dataclass(frozen=True)
+class Options:
+    learners: int
+    answers: int
+    channels: int
+    seed: int
+    max_batch: int
+    workdir: Path | None
+
+
+@dataclass(frozen=True)
+class OpenRound:
+    round_id: int
+    place: PlaceRef
+    question_id: str
+    option_order: tuple[str, ...]  # authored keys as shown: index 0 is letter A
+    answer: frozenset[str]  # authored keys of the right options
+
+
+@dataclass(frozen=True)
+class PlannedAnswer:
+    round_index: int
+    letters: str  # what the learner clicks, e.g. "BD"
+    keys: tuple[str, ...]  # the authored keys those letters stand for, sorted
+    correct: bool
+
+
+Plan = list[list[PlannedAnswer]]  # per learner, in the order the learner answers
+
+
+@dataclass(frozen=True)
+class EngineRun:
+    seconds: float
+    latencies_ns: list[int]
+    outcomes: Counter[str]
+    verdict_mismatches: int  # feedback cards whose "correct" differs from the plan
+    batches: int
+    batched_answers: int
+    batch_sizes: list[int]
+    batch_ns: list[int]
+
+
+@dataclass(frozen=True)
+class RawRun:
+    seconds: float
+    latencies_ns: list[int]
+    recorded: int
+
+
+@dataclass(frozen=True)
+class Check:
+    attempts: int
+    standings_rows: int
+    standings_mismatches: int
+    histogram_rows: int
+    histogram_mismatches: int
+    question_stats_mismatches: int
+    by_user: dict[tuple[str, str, str], tuple[int, int]]  # (scope, period, user) -> score, answered
+
+    @property
+    def ok(self) -> bool:
+        return not (self.standings_mismatches or self.histogram_mismatches
+                    or self.question_stats_mismatches)
+
+
+# -- figures ---------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile: the smallest value with ``pct`` percent at or below it."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def ms(values_ns: Sequence[int], pct: float) -> float:
+    return percentile(values_ns, pct) / 1e6
+
+
+def sql_time(moment: datetime) -> str:
+    """How SQLAlchemy stores an aware UTC datetime in SQLite."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+# -- setup -----------------------------------------------------------------------------
+
+
+def learner_ref(index: int) -> LearnerRef:
+    return LearnerRef(PLATFORM, f"u{index:06d}", f"Learner {index}")
+
+
+async def open_rounds(engine: QuizEngine, store: SqlStore, channels: int) -> list[OpenRound]:
+    """One open channel round per channel, opened the way an adapter does: engine.ask."""
+    opened: list[OpenRound] = []
+    for channel in range(channels):
+        place = PlaceRef(PLATFORM, WORKSPACE, f"channel-{channel:03d}")
+        card = await engine.ask(place, minutes=ROUND_MINUTES)
+        if not isinstance(card, QuestionCard):
+            raise RuntimeError(f"could not open a round in {place}: {card}")
+        record = await store.get_round(card.round_id)
+        question = engine.bank.get(card.question_id)
+        assert record is not None and question is not None
+        opened.append(OpenRound(card.round_id, place, question.id, record.option_order,
+                                question.answer))
+    return opened
+
+
+def make_plan(rounds: Sequence[OpenRound], learners: int, per_learner: int,
+              rng: random.Random) -> Plan:
+    """Each learner answers ``per_learner`` distinct rounds, in a random order, with a
+    personal accuracy drawn from Beta(5, 3) (mean 62.5 %)."""
+    plan: Plan = []
+    for _ in range(learners):
+        accuracy = rng.betavariate(5, 3)
+        answers: list[PlannedAnswer] = []
+        for index in rng.sample(range(len(rounds)), per_learner):
+            round_ = rounds[index]
+            shown = LETTERS[: len(round_.option_order)]
+            right = "".join(sorted(LETTERS[round_.option_order.index(k)] for k in round_.answer))
+            letters = right
+            if rng.random() >= accuracy:
+                while letters == right:
+                    letters = "".join(sorted(rng.sample(shown, len(round_.answer))))
+            keys = tuple(sorted(round_.option_order[LETTERS.index(x)] for x in letters))
+            answers.append(PlannedAnswer(index, letters, keys, frozenset(keys) == round_.answer))
+        plan.append(answers)
+    return plan
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a live WAL database (the sqlite3 backup API)."""
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+# -- the engine run --------------------------------------------------------------------
+
+
+async def run_engine(engine: QuizEngine, store: SqlStore, rounds: Sequence[OpenRound],
+                     plan: Plan) -> EngineRun:
+    batch_sizes: list[int] = []
+    batch_ns: list[int] = []
+    write_batch = store.writer._write_batch
+
+    async def timed_batch(batch: Sequence[AnswerWrite]) -> list[AnswerOutcome]:
+        # measurement only: wraps the store's own batch writer to time each transaction
+        started = time.perf_counter_ns()
+        try:
+            return await write_batch(batch)
+        finally:
+            batch_ns.append(time.perf_counter_ns() - started)
+            batch_sizes.append(len(batch))
+
+    store.writer._write_batch = timed_batch
+
+    go = asyncio.Event()
+    latencies: list[int] = []
+    outcomes: Counter[str] = Counter()
+    mismatches = 0
+
+    async def learner(ref: LearnerRef, answers: Sequence[PlannedAnswer]) -> None:
+        nonlocal mismatches
+        await go.wait()
+        for planned in answers:
+            round_ = rounds[planned.round_index]
+            started = time.perf_counter_ns()
+            card = await engine.answer(round_.round_id, ref, planned.letters, round_.place)
+            latencies.append(time.perf_counter_ns() - started)
+            if isinstance(card, AnswerRefused):
+                outcomes[f"refused: {card.reason}"] += 1
+            else:
+                outcomes[type(card).__name__] += 1
+                if isinstance(card, FeedbackCard) and card.correct != planned.correct:
+                    mismatches += 1
+
+    tasks = [asyncio.create_task(learner(learner_ref(i), answers)) for i, answers in enumerate(plan)]
+    await asyncio.sleep(0)  # every task is now waiting at the start line
+    started = time.perf_counter()
+    go.set()
+    await asyncio.gather(*tasks)
+    seconds = time.perf_counter() - started
+    store.writer._write_batch = write_batch
+    return EngineRun(seconds, latencies, outcomes, mismatches, store.writer.batches,
+                     store.writer.answers, batch_sizes, batch_ns)
+
+
+# -- the raw sqlite3 baseline ----------------------------------------------------------
+
+SQL_OPEN = "SELECT id FROM rounds WHERE id = ? AND closed_at IS NULL"
+SQL_LEARNER = (
+    "INSERT INTO learners (platform, user_id, display_name, locale, created_at) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, user_id) DO UPDATE SET "
+    "display_name = excluded.display_name, locale = coalesce(excluded.locale, learners.locale) "
+    "RETURNING id"
+)
+SQL_ATTEMPT = (
+    "INSERT INTO attempts (round_id, learner_id, question_id, chosen_keys, chosen_letters, "
+    "correct, answered_at, season) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (round_id, learner_id) DO NOTHING RETURNING id"
+)
+SQL_STANDING = (
+    "INSERT INTO standings (scope, period, learner_id, score, answered, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, period, learner_id) DO UPDATE SET "
+    "score = standings.score + excluded.score, answered = standings.answered + excluded.answered, "
+    "updated_at = excluded.updated_at RETURNING score, answered"
+)
+SQL_HISTOGRAM = (
+    "INSERT INTO score_histogram (scope, period, score, learners) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (scope, period, score) DO UPDATE SET "
+    "learners = score_histogram.learners + excluded.learners"
+)
+SQL_QUESTION = (
+    "INSERT INTO question_stats (question_id, answered, correct) VALUES (?, ?, ?) "
+    "ON CONFLICT (question_id) DO UPDATE SET answered = question_stats.answered + "
+    "excluded.answered, correct = question_stats.correct + excluded.correct"
+)
+
+
+def interleaved(plan: Plan) -> list[tuple[int, PlannedAnswer]]:
+    """Every learner's first answer, then every learner's second, and so on."""
+    order: list[tuple[int, PlannedAnswer]] = []
+    for step in range(max((len(a) for a in plan), default=0)):
+        order.extend((i, answers[step]) for i, answers in enumerate(plan) if step < len(answers))
+    return order
+
+
+def run_raw(path: Path, rounds: Sequence[OpenRound], plan: Plan) -> RawRun:
+    conn = sqlite3.connect(path, isolation_level=None)
+    cur = conn.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000",
+                   "foreign_keys=ON"):
+        cur.execute(f"PRAGMA {pragma}")
+    at = sql_time(NOW)
+    periods = all_period_keys(NOW, TIMEZONE, SEASON)
+    boards = [[(scope, period) for scope in (r.place.workspace_scope, r.place.channel_scope)
+               for period in periods] for r in rounds]
+    learner_ids: dict[int, int] = {}
+    latencies: list[int] = []
+    recorded = 0
+    order = interleaved(plan)
+    started = time.perf_counter()
+    for index, planned in order:
+        round_ = rounds[planned.round_index]
+        correct = int(planned.correct)
+        t0 = time.perf_counter_ns()
+        cur.execute("BEGIN IMMEDIATE")
+        if cur.execute(SQL_OPEN, (round_.round_id,)).fetchone() is None:
+            raise RuntimeError(f"round {round_.round_id} is not open in the raw database")
+        learner_id = learner_ids.get(index)
+        if learner_id is None:
+            ref = learner_ref(index)
+            learner_id = learner_ids[index] = cur.execute(
+                SQL_LEARNER, (ref.platform, ref.user_id, ref.display_name, ref.locale, at)
+            ).fetchone()[0]
+        inserted = cur.execute(
+            SQL_ATTEMPT,
+            (round_.round_id, learner_id, round_.question_id, ",".join(planned.keys),
+             planned.letters, correct, at, SEASON),
+        ).fetchone()
+        if inserted is not None:
+            recorded += 1
+            histogram: Counter[tuple[str, str, int]] = Counter()
+            for scope, period in boards[planned.round_index]:
+                score, answered = cur.execute(
+                    SQL_STANDING, (scope, period, learner_id, correct, 1, at)
+                ).fetchone()
+                if answered == 1:
+                    histogram[(scope, period, score)] += 1
+                elif correct:
+                    histogram[(scope, period, score - 1)] -= 1
+                    histogram[(scope, period, score)] += 1
+            cur.executemany(SQL_HISTOGRAM, [(*key, n) for key, n in sorted(histogram.items()) if n])
+            cur.execute(SQL_QUESTION, (round_.question_id, 1, correct))
+        cur.execute("COMMIT")
+        latencies.append(time.perf_counter_ns() - t0)
+    seconds = time.perf_counter() - started
+    conn.close()
+    return RawRun(seconds, latencies, recorded)
+
+
+# -- correctness -----------------------------------------------------------------------
+
+
+def check_database(path: Path) -> Check:
+    """Recount standings, histogram and question stats from the attempts."""
+    conn = sqlite3.connect(path)
+    try:
+        expected: dict[tuple[str, str, int], list[int]] = {}
+        questions: dict[str, list[int]] = {}
+        attempts = 0
+        query = (
+            "SELECT a.learner_id, a.question_id, a.correct, a.answered_at, a.season, "
+            "p.platform, p.workspace_id, p.channel_id, w.timezone "
+            "FROM attempts a JOIN rounds r ON r.id = a.round_id "
+            "JOIN places p ON p.id = r.place_id "
+            "JOIN places w ON w.platform = p.platform AND w.workspace_id = p.workspace_id "
+            "AND w.channel_id = ''"
+        )
+        for learner_id, question_id, correct, answered_at, season, platform, workspace, channel, \
+                timezone in conn.execute(query):
+            attempts += 1
+            stats = questions.setdefault(question_id, [0, 0])
+            stats[0] += 1
+            stats[1] += correct
+            if season is None:
+                continue
+            place = PlaceRef(platform, workspace, channel)
+            moment = datetime.fromisoformat(answered_at).replace(tzinfo=UTC)
+            for scope in (place.workspace_scope, place.channel_scope):
+                for period in all_period_keys(moment, timezone, season):
+                    row = expected.setdefault((scope, period, learner_id), [0, 0])
+                    row[0] += correct
+                    row[1] += 1
+        actual = {(s, p, lid): [score, answered] for s, p, lid, score, answered
+                  in conn.execute("SELECT scope, period, learner_id, score, answered FROM standings")}
+        standings_mismatches = sum(1 for k in expected.keys() | actual.keys()
+                                   if expected.get(k) != actual.get(k))
+        histogram_expected = Counter((s, p, score) for (s, p, _), (score, _) in actual.items())
+        histogram_actual = {(s, p, score): n for s, p, score, n in conn.execute(
+            "SELECT scope, period, score, learners FROM score_histogram") if n}
+        histogram_mismatches = sum(1 for k in histogram_expected.keys() | histogram_actual.keys()
+                                   if histogram_expected.get(k) != histogram_actual.get(k))
+        stats_actual = {q: [a, c] for q, a, c in conn.execute(
+            "SELECT question_id, answered, correct FROM question_stats")}
+        stats_mismatches = sum(1 for k in questions.keys() | stats_actual.keys()
+                               if questions.get(k) != stats_actual.get(k))
+        users = dict(conn.execute("SELECT id, user_id FROM learners").fetchall())
+        by_user = {(s, p, users[lid]): (v[0], v[1]) for (s, p, lid), v in actual.items()}
+        return Check(attempts, len(actual), standings_mismatches, len(histogram_actual),
+                     histogram_mismatches, stats_mismatches, by_user)
+    finally:
+        conn.close()
+
+
+# -- the benchmark ---------------------------------------------------------------------
+
+
+async def _engine_side(options: Options, per_learner: int, engine_db: Path,
+                       raw_db: Path) -> tuple[list[OpenRound], Plan, EngineRun]:
+    database = Database(f"sqlite+aiosqlite:///{engine_db}")
+    await upgrade(database)
+    store = SqlStore(database, max_batch=options.max_batch)
+    engine = QuizEngine(store, load_bank(), clock=lambda: NOW, rng=random.Random(options.seed))
+    try:
+        rounds = await open_rounds(engine, store, options.channels)
+        copy_database(engine_db, raw_db)  # same schema, places and open rounds; no answer yet
+        plan = make_plan(rounds, options.learners, per_learner, random.Random(options.seed))
+        gc.collect()
+        run = await run_engine(engine, store, rounds, plan)
+    finally:
+        await store.close()
+    return rounds, plan, run
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "NOT MET"
+
+
+def _print_check(label: str, check: Check, submitted: int) -> None:
+    counted = "=" if check.attempts == submitted else "!="
+    print(f"    {label:<10} attempts {check.attempts:,} {counted} submitted {submitted:,}; "
+          f"standings {check.standings_rows:,} rows, {check.standings_mismatches} differ from "
+          f"the recount; histogram {check.histogram_rows:,} rows, {check.histogram_mismatches} "
+          f"differ; question_stats {check.question_stats_mismatches} differ -> "
+          f"{'ok' if check.ok and check.attempts == submitted else 'FAILED'}")
+
+
+def run(options: Options) -> bool:
+    """Run the benchmark, print its figures; True when the correctness checks pass."""
+    per_learner = math.ceil(options.answers / options.learners)
+    channels = options.channels
+    if per_learner > channels:
+        print(f"  (raising --channels from {channels} to {per_learner}: a learner answers a "
+              "round at most once)")
+        channels = per_learner
+    options = Options(options.learners, options.answers, channels, options.seed,
+                      options.max_batch, options.workdir)
+    total = per_learner * options.learners
+    print(f"answer path: {options.learners:,} concurrent learners x {per_learner} answers = "
+          f"{total:,} answers over {channels} open channel rounds (1 workspace, "
+          f"{channels} channels), seed {options.seed}")
+
+    with tempfile.TemporaryDirectory(prefix="quizbot-bench-") as scratch:
+        folder = options.workdir or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        engine_db, raw_db = folder / "engine.db", folder / "raw.db"
+        for path in (engine_db, raw_db):
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+        rounds, plan, engine = asyncio.run(_engine_side(options, per_learner, engine_db, raw_db))
+        gc.collect()
+        raw = run_raw(raw_db, rounds, plan)
+        engine_check = check_database(engine_db)
+        raw_check = check_database(raw_db)
+
+    submitted = sum(len(a) for a in plan)
+    engine_rate = submitted / engine.seconds
+    raw_rate = submitted / raw.seconds
+    ratio = engine_rate / raw_rate
+    p50, p99 = ms(engine.latencies_ns, 50), ms(engine.latencies_ns, 99)
+    mean_batch = engine.batched_answers / engine.batches if engine.batches else math.nan
+
+    print(f"  engine  QuizEngine.answer -> SqlStore group commit (max_batch {options.max_batch})")
+    print(f"    answers/s              {engine_rate:>10,.0f}   ({submitted:,} in {engine.seconds:.2f} s)")
+    print(f"    latency p50 / p99      {p50:>10.2f} / {p99:.2f} ms   (submit -> acknowledged; "
+          f"max {ms(engine.latencies_ns, 100):.2f} ms)")
+    print(f"    mean batch size        {mean_batch:>10.1f}   ({engine.batched_answers:,} answers in "
+          f"{engine.batches:,} batches; largest {max(engine.batch_sizes, default=0)})")
+    print(f"    batch txn p50 / p99    {ms(engine.batch_ns, 50):>10.2f} / "
+          f"{ms(engine.batch_ns, 99):.2f} ms   (one group-commit transaction; "
+          f"{statistics.fmean(engine.batch_ns) / 1e3 / max(mean_batch, 1):.1f} us per answer)")
+    print(f"    outcomes               {dict(sorted(engine.outcomes.items()))}; "
+          f"verdicts differing from the plan: {engine.verdict_mismatches}")
+    print("  raw     sqlite3, one transaction per answer (WAL, synchronous=NORMAL)")
+    print(f"    answers/s              {raw_rate:>10,.0f}   ({raw.recorded:,} in {raw.seconds:.2f} s)")
+    print(f"    txn latency p50 / p99  {ms(raw.latencies_ns, 50):>10.3f} / "
+          f"{ms(raw.latencies_ns, 99):.3f} ms   (BEGIN IMMEDIATE -> COMMIT)")
+    print(f"  engine / raw answers/s   {ratio:>10.2f}x  (target >= {TARGET_RATIO}x: "
+          f"{_verdict(ratio >= TARGET_RATIO)})")
+    print(f"  engine p99               {p99:>10.2f} ms (target <= {TARGET_P99_MS:.0f} ms at 1,000 "
+          f"learners: {_verdict(p99 <= TARGET_P99_MS)}"
+          f"{'' if options.learners >= 1000 else f'; measured at {options.learners:,}'})")
+    print("  correctness (recounted from attempts)")
+    _print_check("engine db", engine_check, submitted)
+    _print_check("raw db", raw_check, submitted)
+    same = engine_check.by_user == raw_check.by_user
+    print(f"    engine and raw standings identical (by scope, period, user): "
+          f"{'ok' if same else 'FAILED'}")
+    recorded = engine.outcomes.get("FeedbackCard", 0)
+    return (engine_check.ok and raw_check.ok and same and engine.verdict_mismatches == 0
+            and engine_check.attempts == submitted == recorded == raw_check.attempts)
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, common: bool = True) -> None:
+    group = parser.add_argument_group("answer path")
+    group.add_argument("--learners", type=int, default=None,
+                       help="concurrent learners, one asyncio task each (default 1000; quick 200)")
+    group.add_argument("--answers", type=int, default=None,
+                       help="answers in total, split evenly over the learners (default 20000; "
+                            "quick 2000)")
+    group.add_argument("--channels", type=int, default=None,
+                       help="channels, each with one open round (default 20; quick 10)")
+    group.add_argument("--max-batch", type=int, default=500,
+                       help="SqlStore max_batch, the group-commit cap (default 500)")
+    group.add_argument("--workdir", type=Path, default=None,
+                       help="keep engine.db and raw.db here instead of a deleted temp dir")
+    if common:
+        add_common_arguments(parser)
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quick", action="store_true", help="a small run for smoke checks")
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+
+
+def options_from(args: argparse.Namespace) -> Options:
+    quick = bool(args.quick)
+    return Options(
+        learners=args.learners or (200 if quick else 1000),
+        answers=args.answers or (2000 if quick else 20000),
+        channels=args.channels or (10 if quick else 20),
+        seed=args.seed,
+        max_batch=args.max_batch,
+        workdir=args.workdir,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    add_arguments(parser)
+    ok = run(options_from(parser.parse_args(argv)))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
