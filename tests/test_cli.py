@@ -90,7 +90,9 @@ def test_play_with_piped_input_saves_to_the_database(tmp_path: Path) -> None:
 
 
 def test_play_in_portuguese(tmp_path: Path) -> None:
-    result = quizbot("play", "--count", "1", "--lang", "pt-BR", "--user", "Bia", cwd=tmp_path, stdin="A\nAB\nABC\n")
+    result = quizbot(
+        "play", "--count", "1", "--lang", "pt-BR", "--user", "Bia", cwd=tmp_path, stdin="A\nAB\nABC\n"
+    )
     assert result.returncode == 0, result.stderr
     assert "Questão 1 de 1" in result.stdout and "Sessão concluída" in result.stdout
     assert ("Correto!" in result.stdout) or ("Não foi dessa vez." in result.stdout)
