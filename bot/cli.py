@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
@@ -135,6 +136,120 @@ def cmd_questions_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bank_for(paths: list[str]) -> Any:
+    """The questions in PATHs, or the configured bank; exits 2 with the problems if invalid."""
+    from bot.bank import BankError, load_bank
+    from bot.bank.loader import load_paths
+
+    try:
+        if paths:
+            return load_paths([Path(p) for p in paths])
+        return load_bank(_settings().questions_dirs)
+    except BankError as error:
+        print(f"quizbot: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from error
+
+
+def cmd_questions_stats(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from bot.bank.quality import gate_figures
+
+    bank = _bank_for(args.paths)
+    active = list(bank.active())
+    retired = len(bank.all_including_retired()) - len(active)
+    print(f"active questions: {len(active)}  (retired: {retired})")
+    columns: list[tuple[str, Callable[[Any], str]]] = [
+        ("task statement", lambda q: q.task),
+        ("objective", lambda q: q.objective),
+        ("type", lambda q: q.type),
+        ("style", lambda q: q.style),
+        ("difficulty", lambda q: str(q.difficulty)),
+    ]
+    for title, key in columns:
+        counts = Counter(key(q) for q in active)
+        print(f"by {title}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    languages = Counter(locale for q in active for locale in q.texts)
+    print("languages: " + ", ".join(f"{k} {v}" for k, v in sorted(languages.items())))
+    g = gate_figures(active)
+    print(f"multiple response: {g.multiple_share:.1%}  (gate: at least 20%)")
+    print(f"scenario style: {g.scenario_share:.1%}  (gate: at least 60%)")
+    print(
+        f"key is the longest option: {g.longest_correct}/{g.single} single = {g.longest_correct_share:.1%}"
+        "  (gate: at most 30%; random would be about 25%)"
+    )
+    spread = ", ".join(f"{k} {g.key_share[k]:.1%}/{g.expected_share[k]:.1%}" for k in g.expected_share)
+    print(f"key position, actual/random: {spread}; worst gap {g.worst_key_gap:.1f} points  (gate: at most 8)")
+    return 0
+
+
+def cmd_questions_export(args: argparse.Namespace) -> int:
+    from bot.bank.export import LOCALES, to_csv, to_json
+
+    bank = _bank_for(args.paths)
+    questions = list(bank.all_including_retired() if args.include_retired else bank.active())
+    locales = LOCALES if args.lang == "all" else (args.lang,)
+    text = to_csv(questions, locales) if args.format == "csv" else to_json(questions, locales)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {len(questions)} question(s) to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_questions_check_links(args: argparse.Namespace) -> int:
+    from bot.bank.links import check_urls
+
+    bank = _bank_for(args.paths)
+    urls = [url for q in bank.all_including_retired() for url in q.references]
+    results = check_urls(urls, timeout=args.timeout)
+    broken = [r for r in results if not r.ok]
+    for result in broken:
+        print(f"BROKEN {result.url}: {result.status or ''} {result.error or ''}".rstrip())
+    print(f"{len(results) - len(broken)} of {len(results)} link(s) answered")
+    return 1 if broken else 0
+
+
+def cmd_questions_flags(args: argparse.Namespace) -> int:
+    async def action(app: Any) -> int:
+        if args.resolve:
+            closed = await app.engine.resolve_flags(args.resolve)
+            print(f"resolved {closed} open flag(s) on {args.resolve}")
+            return 0
+        summaries = await app.engine.open_flags()
+        if not summaries:
+            print("no open flags")
+        for s in summaries:
+            print(
+                f"{s.question_id}: {s.flags} flag(s) (wrong {s.wrong}, unclear {s.unclear}), "
+                f"last {s.last_at:%Y-%m-%d}"
+            )
+            for comment in s.comments:
+                print(f"    - {comment}")
+        return 0
+
+    return _run(_with_app(args, action))
+
+
+def cmd_questions_regrade(args: argparse.Namespace) -> int:
+    from bot.engine.service import EngineError
+
+    async def action(app: Any) -> int:
+        try:
+            report = await app.engine.regrade(args.question_id)
+        except EngineError as error:
+            print(f"quizbot: {error}", file=sys.stderr)
+            return 1
+        print(
+            f"{report.question_id}: {report.attempts} attempt(s), {report.changed} changed, "
+            f"{report.now_correct} now correct; standings rebuilt in {len(report.workspaces)} place(s)"
+        )
+        return 0
+
+    return _run(_with_app(args, action))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings()
     if not any(key in settings.extra for key in ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_CLIENT_ID")):
@@ -216,6 +331,49 @@ def build_parser() -> argparse.ArgumentParser:
         "paths", nargs="*", help="files or folders (default: bundled bank + QUIZBOT_QUESTIONS_DIRS)"
     )
     validate.set_defaults(handler=cmd_questions_validate)
+    paths_help = "question files or folders (default: bundled bank + QUIZBOT_QUESTIONS_DIRS)"
+    q_stats = q_commands.add_parser(
+        "stats",
+        help="coverage and quality figures",
+        description="Coverage per task, objective, type, difficulty and language, "
+        "and the bank's quality gate figures.",
+    )
+    q_stats.add_argument("paths", nargs="*", help=paths_help)
+    q_stats.set_defaults(handler=cmd_questions_stats)
+    export = q_commands.add_parser(
+        "export",
+        help="write the bank as CSV or JSON",
+        description="Write the bank as CSV or JSON (one language or all).",
+    )
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--lang", choices=("en", "pt-BR", "all"), default="all")
+    export.add_argument("--include-retired", action="store_true", help="also export retired questions")
+    export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    export.add_argument("paths", nargs="*", help=paths_help)
+    export.set_defaults(handler=cmd_questions_export)
+    links = q_commands.add_parser(
+        "check-links",
+        help="check that reference URLs answer (needs internet)",
+        description="Request every reference URL; exit 1 if any is broken.",
+    )
+    links.add_argument("--timeout", type=float, default=15.0, help="seconds per request (default 15)")
+    links.add_argument("paths", nargs="*", help=paths_help)
+    links.set_defaults(handler=cmd_questions_check_links)
+    flags = q_commands.add_parser(
+        "flags",
+        help="questions learners reported",
+        description="List open flags with counts per question, or resolve them.",
+    )
+    flags.add_argument("--resolve", metavar="QUESTION_ID", help="close the open flags of this question")
+    flags.set_defaults(handler=cmd_questions_flags)
+    regrade = q_commands.add_parser(
+        "regrade",
+        help="re-mark a question after its key was fixed",
+        description="Re-mark every attempt of a question with its current answer "
+        "key and rebuild the standings they count in.",
+    )
+    regrade.add_argument("question_id")
+    regrade.set_defaults(handler=cmd_questions_regrade)
     return parser
 
 
@@ -232,7 +390,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
-    result: int = args.handler(args)
+    try:
+        result: int = args.handler(args)
+    except BrokenPipeError:  # `quizbot questions export | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return result
 
 

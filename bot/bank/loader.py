@@ -226,15 +226,24 @@ def load_bank(extra_dirs: Sequence[Path] = (), bundled_dir: Path | None = None) 
     return QuestionBank(questions)
 
 
-def validate_paths(paths: Sequence[Path]) -> list[Problem]:
-    """Check files or folders for ``quizbot questions validate``.
-
-    Files inside the bundled folder may use the reserved prefix; any others may not.
-    """
+def _sources(paths: Sequence[Path]) -> list[tuple[Path, bool]]:
+    """Files inside the bundled folder may use the reserved prefix; any others may not."""
     bundled_root = bundled_questions_dir().resolve()
-    files = question_files(paths)
-    if not files:
+    return [(f, f.resolve().is_relative_to(bundled_root)) for f in question_files(paths)]
+
+
+def validate_paths(paths: Sequence[Path]) -> list[Problem]:
+    """Check files or folders for ``quizbot questions validate``."""
+    sources = _sources(paths)
+    if not sources:
         return [Problem(", ".join(map(str, paths)), "", "(path)", "no .yaml question files found")]
-    sources = [(f, f.resolve().is_relative_to(bundled_root)) for f in files]
     _, problems = _collect(sources)
     return problems
+
+
+def load_paths(paths: Sequence[Path]) -> QuestionBank:
+    """Only the questions in these files or folders (for reports and exports)."""
+    questions, problems = _collect(_sources(paths))
+    if problems:
+        raise BankError(problems)
+    return QuestionBank(questions)

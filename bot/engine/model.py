@@ -23,6 +23,11 @@ class Scope(StrEnum):
     CHANNEL = "channel"
 
 
+class FlagReason(StrEnum):
+    WRONG = "wrong"
+    UNCLEAR = "unclear"
+
+
 class RoundKind(StrEnum):
     CHANNEL = "channel"  # posted for everyone in a channel
     SESSION = "session"  # one learner's private practice or terminal play
@@ -128,3 +133,26 @@ class SessionRecord:
     scored: bool
     started_at: datetime
     finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ScoredAttempt:
+    """An attempt that credited leaderboards, with what is needed to recompute its boards."""
+
+    learner_id: int
+    correct: bool
+    answered_at: datetime
+    season: int
+    place: PlaceRef
+    timezone: str
+
+
+@dataclass(frozen=True)
+class FlagSummary:
+    question_id: str
+    flags: int
+    wrong: int
+    unclear: int
+    comments: tuple[str, ...]
+    first_at: datetime
+    last_at: datetime

@@ -7,7 +7,7 @@ real database. Time and randomness are injected so rules are testable without sl
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
@@ -15,11 +15,14 @@ from typing import Protocol
 from bot.engine.model import (
     AnswerWrite,
     AttemptRecord,
+    FlagReason,
+    FlagSummary,
     LearnerRef,
     PlaceRef,
     PlaceSettings,
     RoundKind,
     RoundRecord,
+    ScoredAttempt,
     SessionRecord,
     StandingRow,
 )
@@ -106,6 +109,33 @@ class QuizStore(Protocol):
     async def session_attempts(self, session_id: int) -> list[AttemptRecord]: ...
 
     async def finish_session(self, session_id: int, now: datetime) -> None: ...
+
+    async def add_flag(
+        self,
+        learner: LearnerRef,
+        question_id: str,
+        reason: FlagReason,
+        comment: str | None,
+        round_id: int | None,
+        now: datetime,
+    ) -> None: ...
+
+    async def flag_summaries(self, include_resolved: bool = False) -> list[FlagSummary]: ...
+
+    async def resolve_flags(self, question_id: str, now: datetime) -> int: ...
+
+    async def question_attempts(self, question_id: str) -> list[tuple[int, tuple[str, ...], bool]]: ...
+
+    async def apply_regrade(
+        self,
+        question_id: str,
+        changes: Sequence[tuple[int, bool]],
+        boards_of: Callable[[ScoredAttempt], Iterable[tuple[str, str]]],
+    ) -> set[str]: ...
+
+    async def rebuild_boards(
+        self, workspaces: set[str], boards_of: Callable[[ScoredAttempt], Iterable[tuple[str, str]]]
+    ) -> None: ...
 
 
 def seeded_rng(seed: int | None = None) -> random.Random:

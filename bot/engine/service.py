@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,6 +38,8 @@ from bot.engine.model import (
     AnswerWrite,
     AttemptRecord,
     FeedbackMode,
+    FlagReason,
+    FlagSummary,
     LearnerRef,
     Period,
     PlaceRef,
@@ -45,6 +47,7 @@ from bot.engine.model import (
     RoundKind,
     RoundRecord,
     Scope,
+    ScoredAttempt,
 )
 from bot.engine.periods import all_period_keys, period_key, period_label
 from bot.engine.ports import AnswerOutcome, Clock, OpenOutcome, QuizStore, utc_now
@@ -53,6 +56,7 @@ from bot.engine.selection import next_for_learner, next_for_place
 
 LETTERS = "ABCDEF"
 SETTINGS_TTL = timedelta(seconds=30)
+MAX_FLAG_COMMENT = 500
 
 
 class EngineError(RuntimeError):
@@ -89,6 +93,19 @@ def validate_setting(name: str, value: object) -> object:
             raise SettingRejected(name, value, "a whole number of minutes from 1 to 1440")
         return value
     raise SettingRejected(name, value, "one of timezone, locale, feedback, round_minutes")
+
+
+def boards_for(place: PlaceRef, moment: datetime, timezone: str, season: int) -> tuple[tuple[str, str], ...]:
+    """Every (scope, period) board one scored answer credits: workspace and channel,
+    this week, this month and the season, cut in the workspace's time zone."""
+    periods = all_period_keys(moment, timezone, season)
+    return tuple(
+        (scope, period) for scope in (place.workspace_scope, place.channel_scope) for period in periods
+    )
+
+
+def boards_of_attempt(attempt: ScoredAttempt) -> tuple[tuple[str, str], ...]:
+    return boards_for(attempt.place, attempt.answered_at, attempt.timezone, attempt.season)
 
 
 def letter_of(round_: RoundRecord, key: str) -> str:
@@ -291,9 +308,7 @@ class QuizEngine:
         correct = frozenset(keys) == question.answer
         boards: tuple[tuple[str, str], ...] = ()
         if round_.scored:
-            periods = all_period_keys(now, settings.timezone, settings.season)
-            scopes = (round_.place.workspace_scope, round_.place.channel_scope)
-            boards = tuple((scope, period) for scope in scopes for period in periods)
+            boards = boards_for(round_.place, now, settings.timezone, settings.season)
         outcome = await self.store.record_answer(
             AnswerWrite(
                 round_id,
@@ -522,6 +537,44 @@ class QuizEngine:
             locale=self.learner_locale(viewer, settings) if viewer else self.place_locale(settings),
         )
 
+    # -- question quality -------------------------------------------------------------
+
+    async def flag_question(
+        self,
+        learner: LearnerRef,
+        question_id: str,
+        reason: FlagReason = FlagReason.WRONG,
+        comment: str | None = None,
+        round_id: int | None = None,
+    ) -> None:
+        """A learner reports a question as wrong or unclear; flagging again updates the report."""
+        if self.bank.get(question_id) is None:
+            raise EngineError(f"no question {question_id}")
+        text = (comment or "").strip()[:MAX_FLAG_COMMENT] or None
+        await self.store.add_flag(learner, question_id, FlagReason(reason), text, round_id, self.clock())
+
+    async def open_flags(self) -> list[FlagSummary]:
+        return await self.store.flag_summaries()
+
+    async def resolve_flags(self, question_id: str) -> int:
+        return await self.store.resolve_flags(question_id, self.clock())
+
+    async def regrade(self, question_id: str) -> RegradeReport:
+        """Re-mark every attempt of a question with its current key, then recount the
+        boards those attempts count in. Learners keep what they chose; only the verdict moves."""
+        question = self.bank.get(question_id)
+        if question is None:
+            raise EngineError(f"no question {question_id}")
+        attempts = await self.store.question_attempts(question_id)
+        changes = [
+            (aid, frozenset(keys) == question.answer)
+            for aid, keys, was in attempts
+            if (frozenset(keys) == question.answer) != was
+        ]
+        workspaces = await self.store.apply_regrade(question_id, changes, boards_of_attempt)
+        now_correct = sum(frozenset(keys) == question.answer for _, keys, _ in attempts)
+        return RegradeReport(question_id, len(attempts), len(changes), now_correct, tuple(sorted(workspaces)))
+
     async def stats(self, learner: LearnerRef, place: PlaceRef | None = None) -> StatsCard:
         """A learner's own record across every place and practice session."""
         settings = await self.settings(place) if place else PlaceSettings()
@@ -541,6 +594,15 @@ class QuizEngine:
             first_answer=history[0].answered_at.date() if history else None,
             locale=self.learner_locale(learner, settings),
         )
+
+
+@dataclass(frozen=True)
+class RegradeReport:
+    question_id: str
+    attempts: int
+    changed: int
+    now_correct: int
+    workspaces: tuple[str, ...]
 
 
 def _accuracy(

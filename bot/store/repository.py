@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, select, update
+from sqlalchemy import Row, and_, case, delete, func, or_, select, text, update
+from sqlalchemy import bindparam as sqlalchemy_bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,11 +24,14 @@ from bot.engine.model import (
     AnswerWrite,
     AttemptRecord,
     FeedbackMode,
+    FlagReason,
+    FlagSummary,
     LearnerRef,
     PlaceRef,
     PlaceSettings,
     RoundKind,
     RoundRecord,
+    ScoredAttempt,
     SessionRecord,
     StandingRow,
 )
@@ -38,6 +42,7 @@ from bot.store.tables import (
     attempts,
     learners,
     places,
+    question_flags,
     question_stats,
     rounds,
     score_histogram,
@@ -53,6 +58,12 @@ SETTING_COLUMNS = {
     "feedback": "feedback_mode",
     "round_minutes": "round_minutes",
 }
+
+
+def case_correct() -> Any:
+    return case((attempts.c.correct.is_(True), 1), else_=0)
+
+
 RETRYABLE = ("deadlock detected", "database is locked", "could not serialize")
 
 
@@ -618,4 +629,225 @@ class SqlStore:
                 update(sessions)
                 .where(sessions.c.id == session_id, sessions.c.finished_at.is_(None))
                 .values(finished_at=now)
+            )
+
+    # -- flags ------------------------------------------------------------------------
+
+    async def add_flag(
+        self,
+        learner: LearnerRef,
+        question_id: str,
+        reason: FlagReason,
+        comment: str | None,
+        round_id: int | None,
+        now: datetime,
+    ) -> None:
+        """One open flag per learner and question: flagging again updates it."""
+        async with self.db.write() as conn:
+            learner_id = (await self._ensure_learners(conn, [learner], now))[
+                (learner.platform, learner.user_id)
+            ]
+            insert = self._insert(question_flags).values(
+                question_id=question_id,
+                learner_id=learner_id,
+                round_id=round_id,
+                reason=str(reason),
+                comment=comment,
+                created_at=now,
+            )
+            await conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["question_id", "learner_id"],
+                    index_where=question_flags.c.resolved_at.is_(None),
+                    set_={
+                        "reason": insert.excluded.reason,
+                        "comment": insert.excluded.comment,
+                        "created_at": insert.excluded.created_at,
+                    },
+                )
+            )
+
+    async def flag_summaries(self, include_resolved: bool = False) -> list[FlagSummary]:
+        query = select(question_flags).order_by(question_flags.c.question_id, question_flags.c.created_at)
+        if not include_resolved:
+            query = query.where(question_flags.c.resolved_at.is_(None))
+        grouped: dict[str, list[Any]] = defaultdict(list)
+        async with self.db.read() as conn:
+            for row in await conn.execute(query):
+                grouped[row.question_id].append(row)
+        summaries = [
+            FlagSummary(
+                question_id=qid,
+                flags=len(rows),
+                wrong=sum(r.reason == FlagReason.WRONG for r in rows),
+                unclear=sum(r.reason == FlagReason.UNCLEAR for r in rows),
+                comments=tuple(r.comment for r in rows if r.comment),
+                first_at=rows[0].created_at,
+                last_at=rows[-1].created_at,
+            )
+            for qid, rows in grouped.items()
+        ]
+        return sorted(summaries, key=lambda s: (-s.flags, s.question_id))
+
+    async def resolve_flags(self, question_id: str, now: datetime) -> int:
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                update(question_flags)
+                .where(question_flags.c.question_id == question_id, question_flags.c.resolved_at.is_(None))
+                .values(resolved_at=now)
+            )
+        return int(result.rowcount)
+
+    # -- regrading and rebuilding boards ----------------------------------------------
+
+    async def question_attempts(self, question_id: str) -> list[tuple[int, tuple[str, ...], bool]]:
+        """(attempt id, authored keys chosen, correct) for every attempt of a question."""
+        query = select(attempts.c.id, attempts.c.chosen_keys, attempts.c.correct).where(
+            attempts.c.question_id == question_id
+        )
+        async with self.db.read() as conn:
+            return [(r.id, tuple(r.chosen_keys.split(",")), r.correct) for r in await conn.execute(query)]
+
+    async def apply_regrade(
+        self,
+        question_id: str,
+        changes: Sequence[tuple[int, bool]],
+        boards_of: Callable[[ScoredAttempt], Iterable[tuple[str, str]]],
+    ) -> set[str]:
+        """Re-mark attempts and rebuild every board they touch, in one transaction."""
+        async with self.db.write() as conn:
+            if changes:
+                await conn.execute(
+                    update(attempts)
+                    .where(attempts.c.id == sqlalchemy_bindparam("attempt_id"))
+                    .values(correct=sqlalchemy_bindparam("new_correct")),
+                    [{"attempt_id": aid, "new_correct": ok} for aid, ok in changes],
+                )
+            totals = (
+                await conn.execute(
+                    select(func.count(), func.coalesce(func.sum(case_correct()), 0)).where(
+                        attempts.c.question_id == question_id
+                    )
+                )
+            ).one()
+            await conn.execute(delete(question_stats).where(question_stats.c.question_id == question_id))
+            if totals[0]:
+                await conn.execute(
+                    question_stats.insert().values(
+                        question_id=question_id, answered=totals[0], correct=totals[1]
+                    )
+                )
+            workspaces_query = (
+                select(places.c.platform, places.c.workspace_id)
+                .distinct()
+                .join(rounds, rounds.c.place_id == places.c.id)
+                .join(attempts, attempts.c.round_id == rounds.c.id)
+                .where(attempts.c.question_id == question_id, attempts.c.season.is_not(None))
+            )
+            workspaces = {f"{r.platform}:{r.workspace_id}" for r in await conn.execute(workspaces_query)}
+            await self._rebuild_boards_in(conn, workspaces, boards_of)
+        return workspaces
+
+    async def rebuild_boards(
+        self, workspaces: set[str], boards_of: Callable[[ScoredAttempt], Iterable[tuple[str, str]]]
+    ) -> None:
+        async with self.db.write() as conn:
+            await self._rebuild_boards_in(conn, workspaces, boards_of)
+
+    async def _rebuild_boards_in(
+        self,
+        conn: AsyncConnection,
+        workspaces: set[str],
+        boards_of: Callable[[ScoredAttempt], Iterable[tuple[str, str]]],
+    ) -> None:
+        """Recount every board of these workspaces from their attempts.
+
+        Runs inside a write transaction; on PostgreSQL the board tables are locked against
+        concurrent answers for its duration, so no increment is lost.
+        """
+        if not workspaces:
+            return
+        if not self.db.is_sqlite:
+            await conn.execute(text("LOCK TABLE standings, score_histogram IN SHARE ROW EXCLUSIVE MODE"))
+        workspace_rows = places.alias("workspace_rows")
+        query = (
+            select(
+                attempts.c.learner_id,
+                attempts.c.correct,
+                attempts.c.answered_at,
+                attempts.c.season,
+                places.c.platform,
+                places.c.workspace_id,
+                places.c.channel_id,
+                workspace_rows.c.timezone,
+            )
+            .join(rounds, rounds.c.id == attempts.c.round_id)
+            .join(places, places.c.id == rounds.c.place_id)
+            .join(
+                workspace_rows,
+                and_(
+                    workspace_rows.c.platform == places.c.platform,
+                    workspace_rows.c.workspace_id == places.c.workspace_id,
+                    workspace_rows.c.channel_id == "",
+                ),
+            )
+            .where(attempts.c.season.is_not(None))
+        )
+        totals: dict[tuple[str, str, int], list[Any]] = {}
+        for row in await conn.execute(query):
+            if f"{row.platform}:{row.workspace_id}" not in workspaces:
+                continue
+            scored = ScoredAttempt(
+                row.learner_id,
+                row.correct,
+                row.answered_at,
+                row.season,
+                PlaceRef(row.platform, row.workspace_id, row.channel_id),
+                row.timezone,
+            )
+            for scope, period in boards_of(scored):
+                entry = totals.setdefault((scope, period, row.learner_id), [0, 0, row.answered_at])
+                entry[0] += int(row.correct)
+                entry[1] += 1
+                entry[2] = max(entry[2], row.answered_at)
+        in_workspaces = or_(
+            *(
+                or_(column == scope, column.like(scope.replace("%", r"\%") + ":%", escape="\\"))
+                for scope in sorted(workspaces)
+                for column in [standings.c.scope]
+            )
+        )
+        histogram_in = or_(
+            *(
+                or_(
+                    score_histogram.c.scope == scope,
+                    score_histogram.c.scope.like(scope.replace("%", r"\%") + ":%", escape="\\"),
+                )
+                for scope in sorted(workspaces)
+            )
+        )
+        await conn.execute(delete(standings).where(in_workspaces))
+        await conn.execute(delete(score_histogram).where(histogram_in))
+        if totals:
+            await conn.execute(
+                standings.insert(),
+                [
+                    {
+                        "scope": s,
+                        "period": p,
+                        "learner_id": lid,
+                        "score": v[0],
+                        "answered": v[1],
+                        "updated_at": v[2],
+                    }
+                    for (s, p, lid), v in sorted(totals.items())
+                ],
+            )
+            histogram = Counter((s, p, v[0]) for (s, p, _), v in totals.items())
+            await conn.execute(
+                score_histogram.insert(),
+                [
+                    {"scope": s, "period": p, "score": score, "learners": n}
+                    for (s, p, score), n in sorted(histogram.items())
+                ],
             )

@@ -175,3 +175,25 @@ question_stats = Table(
     Column("answered", Integer, nullable=False),
     Column("correct", Integer, nullable=False),
 )
+
+# Learners' reports of a wrong or unclear question; one open flag per learner and question.
+question_flags = Table(
+    "question_flags",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("question_id", String(64), nullable=False, index=True),
+    Column("learner_id", Integer, ForeignKey("learners.id"), nullable=False),
+    Column("round_id", Integer, ForeignKey("rounds.id")),
+    Column("reason", String(16), nullable=False),
+    Column("comment", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+    Index(
+        "uq_question_flags_open",
+        "question_id",
+        "learner_id",
+        unique=True,
+        sqlite_where=text("resolved_at IS NULL"),
+        postgresql_where=text("resolved_at IS NULL"),
+    ),
+)

@@ -17,7 +17,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "learners",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -161,7 +160,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("attempts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_attempts_question_id"))
         batch_op.drop_index("ix_attempts_learner_id_answered_at")

@@ -18,10 +18,12 @@ from bot.adapters.console import render
 from bot.engine import AnswerRefused, FeedbackCard, LearnerRef, PlaceRef, QuestionCard, QuizEngine
 from bot.engine.cards import RecordedCard
 from bot.engine.locale import resolve_locale
+from bot.engine.model import FlagReason
 from bot.i18n import t
 
 TERMINAL = PlaceRef("console", "local", "terminal")
 STOP_WORDS = {"quit", "exit", "q", "sair"}
+FLAG_WORDS = ("flag", "reportar")
 
 
 class LineReader:
@@ -88,17 +90,19 @@ async def play(
     assert session_id is not None
     say(t(card.locale, "console.welcome", count=count))
     answered = 0
+    previous: QuestionCard | None = None
     try:
         current: object = card
         while isinstance(current, QuestionCard):
             say()
             say(render.question(current))
-            result = await _ask_until_valid(engine, learner, current, reader, stream)
+            result = await _ask_until_valid(engine, learner, current, previous, reader, stream)
             if result is None:
                 say()
                 say(t(locale, "console.bye"))
                 break
             answered += 1
+            previous = current
             say()
             say(render.feedback(result) if isinstance(result, FeedbackCard) else render.recorded(result))
             current = await engine.next_question(session_id, learner)
@@ -115,6 +119,7 @@ async def _ask_until_valid(
     engine: QuizEngine,
     learner: LearnerRef,
     card: QuestionCard,
+    previous: QuestionCard | None,
     reader: LineReader,
     stream: TextIO,
 ) -> FeedbackCard | RecordedCard | None:
@@ -129,8 +134,27 @@ async def _ask_until_valid(
             return None
         if not text:
             continue
+        if text.casefold().startswith(FLAG_WORDS):
+            await _flag(engine, learner, previous or card, text, stream)
+            continue
         result = await engine.answer(card.round_id, learner, [text], place=TERMINAL)
         if isinstance(result, AnswerRefused):
             print(render.refusal(result), file=stream, flush=True)
             continue
         return result
+
+
+async def _flag(
+    engine: QuizEngine, learner: LearnerRef, card: QuestionCard, line: str, stream: TextIO
+) -> None:
+    """``flag [wrong|unclear] [comment]`` reports the question just answered (or the current one)."""
+    words = line.split(maxsplit=1)[1:] or [""]
+    rest = words[0]
+    reason = FlagReason.WRONG
+    first, _, remainder = rest.partition(" ")
+    if first.casefold() in {"unclear", "confusa", "confuso"}:
+        reason, rest = FlagReason.UNCLEAR, remainder
+    elif first.casefold() in {"wrong", "errada", "errado"}:
+        rest = remainder
+    await engine.flag_question(learner, card.question_id, reason, rest or None, card.round_id)
+    print(t(card.locale, "console.flagged", id=card.question_id), file=stream, flush=True)
