@@ -135,3 +135,20 @@ def test_ids_are_stable_and_never_reused(bank: QuestionBank, repo_root: Path) ->
     assert set(ledger) - everything == set(), "published ids missing from the bank: retire them instead"
     assert everything - set(ledger) == set(), "new ids must be appended to questions/id-ledger.txt"
     assert all(re.fullmatch(r"aif-3[1-4][a-f]-\d{3}", qid) for qid in everything)
+
+
+def test_every_question_was_reviewed_by_someone_else(bank: QuestionBank, repo_root: Path) -> None:
+    import csv
+
+    with (repo_root / "questions" / "review-log.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    by_id = {row["question_id"]: row for row in rows}
+    assert len(by_id) == len(rows), "one review row per question"
+    for question in bank.all_including_retired():
+        row = by_id.get(question.id)
+        assert row is not None, f"{question.id} has no review"
+        assert row["reviewer_batch"] and row["reviewer_batch"] != row["author_batch"], question.id
+        assert row["verdict"] in {"ok", "fixed", "retired"}, question.id
+        assert (row["verdict"] == "retired") == question.retired, question.id
+        if row["verdict"] != "ok":
+            assert row["changes"].strip(), f"{question.id}: say what changed"
