@@ -295,7 +295,10 @@ def interleaved(plan: Plan) -> list[tuple[int, PlannedAnswer]]:
     return order
 
 
-def run_raw(path: Path, rounds: Sequence[OpenRound], plan: Plan) -> RawRun:
+def run_raw(path: Path, rounds: Sequence[OpenRound], plan: Plan,
+            per_transaction: int = 1) -> RawRun:
+    """Write the plan's answers in the engine's arrival order, ``per_transaction`` answers
+    per transaction (1: the baseline; more: group commit done by hand, for reference)."""
     conn = sqlite3.connect(path, isolation_level=None)
     cur = conn.cursor()
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000",
@@ -310,11 +313,13 @@ def run_raw(path: Path, rounds: Sequence[OpenRound], plan: Plan) -> RawRun:
     recorded = 0
     order = interleaved(plan)
     started = time.perf_counter()
-    for index, planned in order:
+    t0 = 0
+    for position, (index, planned) in enumerate(order):
         round_ = rounds[planned.round_index]
         correct = int(planned.correct)
-        t0 = time.perf_counter_ns()
-        cur.execute("BEGIN IMMEDIATE")
+        if position % per_transaction == 0:
+            t0 = time.perf_counter_ns()
+            cur.execute("BEGIN IMMEDIATE")
         if cur.execute(SQL_OPEN, (round_.round_id,)).fetchone() is None:
             raise RuntimeError(f"round {round_.round_id} is not open in the raw database")
         learner_id = learner_ids.get(index)
@@ -342,8 +347,9 @@ def run_raw(path: Path, rounds: Sequence[OpenRound], plan: Plan) -> RawRun:
                     histogram[(scope, period, score)] += 1
             cur.executemany(SQL_HISTOGRAM, [(*key, n) for key, n in sorted(histogram.items()) if n])
             cur.execute(SQL_QUESTION, (round_.question_id, 1, correct))
-        cur.execute("COMMIT")
-        latencies.append(time.perf_counter_ns() - t0)
+        if position % per_transaction == per_transaction - 1 or position == len(order) - 1:
+            cur.execute("COMMIT")
+            latencies.append(time.perf_counter_ns() - t0)
     seconds = time.perf_counter() - started
     conn.close()
     return RawRun(seconds, latencies, recorded)
@@ -455,15 +461,20 @@ def run(options: Options) -> bool:
         folder = options.workdir or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
         engine_db, raw_db = folder / "engine.db", folder / "raw.db"
-        for path in (engine_db, raw_db):
+        batched_db = folder / "raw-batched.db"
+        for path in (engine_db, raw_db, batched_db):
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
 
         rounds, plan, engine = asyncio.run(_engine_side(options, per_learner, engine_db, raw_db))
+        copy_database(raw_db, batched_db)
         gc.collect()
         raw = run_raw(raw_db, rounds, plan)
+        gc.collect()
+        batched = run_raw(batched_db, rounds, plan, per_transaction=options.max_batch)
         engine_check = check_database(engine_db)
         raw_check = check_database(raw_db)
+        batched_check = check_database(batched_db)
 
     submitted = sum(len(a) for a in plan)
     engine_rate = submitted / engine.seconds
@@ -487,19 +498,31 @@ def run(options: Options) -> bool:
     print(f"    answers/s              {raw_rate:>10,.0f}   ({raw.recorded:,} in {raw.seconds:.2f} s)")
     print(f"    txn latency p50 / p99  {ms(raw.latencies_ns, 50):>10.3f} / "
           f"{ms(raw.latencies_ns, 99):.3f} ms   (BEGIN IMMEDIATE -> COMMIT)")
+    batched_rate = submitted / batched.seconds
+    print(f"  raw     the same statements, {options.max_batch} answers per transaction (group "
+          "commit by hand; for reference)")
+    print(f"    answers/s              {batched_rate:>10,.0f}   ({batched.recorded:,} in "
+          f"{batched.seconds:.2f} s; engine reaches {engine_rate / batched_rate:.2f}x of it)")
+    print(f"    txn latency p50 / p99  {ms(batched.latencies_ns, 50):>10.2f} / "
+          f"{ms(batched.latencies_ns, 99):.2f} ms")
     print(f"  engine / raw answers/s   {ratio:>10.2f}x  (target >= {TARGET_RATIO}x: "
           f"{_verdict(ratio >= TARGET_RATIO)})")
+    little = options.learners / engine_rate * 1e3
+    print(f"  closed loop              {little:>10.2f} ms = learners / engine answers/s: the mean "
+          f"latency it implies (Little's law); p99 <= {TARGET_P99_MS:.0f} ms needs more than "
+          f"{options.learners / TARGET_P99_MS * 1e3:,.0f} answers/s")
     print(f"  engine p99               {p99:>10.2f} ms (target <= {TARGET_P99_MS:.0f} ms at 1,000 "
           f"learners: {_verdict(p99 <= TARGET_P99_MS)}"
           f"{'' if options.learners >= 1000 else f'; measured at {options.learners:,}'})")
     print("  correctness (recounted from attempts)")
     _print_check("engine db", engine_check, submitted)
     _print_check("raw db", raw_check, submitted)
-    same = engine_check.by_user == raw_check.by_user
-    print(f"    engine and raw standings identical (by scope, period, user): "
+    _print_check("batched db", batched_check, submitted)
+    same = engine_check.by_user == raw_check.by_user == batched_check.by_user
+    print(f"    standings of the three databases identical (by scope, period, user): "
           f"{'ok' if same else 'FAILED'}")
     recorded = engine.outcomes.get("FeedbackCard", 0)
-    return (engine_check.ok and raw_check.ok and same and engine.verdict_mismatches == 0
+    return (engine_check.ok and raw_check.ok and batched_check.ok and same and engine.verdict_mismatches == 0
             and engine_check.attempts == submitted == recorded == raw_check.attempts)
 
 
