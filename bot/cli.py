@@ -34,14 +34,30 @@ def _run(coroutine: Coroutine[Any, Any, int]) -> int:
 
 
 async def _with_app(args: argparse.Namespace, action: Callable[[Any], Coroutine[Any, Any, int]]) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.bank import BankError
+    from bot.config import redact_url
+    from bot.engine.service import EngineError
     from bot.runtime import open_app
 
+    settings = _settings()
     try:
-        async with open_app(_settings()) as app:
+        async with open_app(settings) as app:
             return await action(app)
     except BankError as error:
         print(f"quizbot: refusing to start: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except EngineError as error:
+        print(f"quizbot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (SQLAlchemyError, OSError) as error:
+        logging.getLogger(__name__).debug("database error", exc_info=True)
+        print(
+            f"quizbot: cannot use the database at {redact_url(settings.database_url)}: "
+            f"{type(error).__name__}: {str(error).splitlines()[0][:200]}",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
 
 
@@ -264,6 +280,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_USAGE
 
 
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quizbot",
@@ -282,7 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Answer questions in the terminal; scores are saved.",
     )
     play.add_argument("--task", choices=TASK_CHOICES, help="only this task statement")
-    play.add_argument("--count", type=int, default=10, help="number of questions (default 10)")
+    play.add_argument(
+        "--count", type=_whole(1, 100), default=10, help="number of questions, 1–100 (default 10)"
+    )
     user_options(play)
     play.set_defaults(handler=cmd_play)
 
@@ -290,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
         "leaderboard", help="the terminal's leaderboard", description="Show the terminal place's leaderboard."
     )
     board.add_argument("--period", choices=("week", "month", "all"), default="all")
-    board.add_argument("--top", type=int, default=10)
+    board.add_argument("--top", type=_whole(1, 50), default=10, help="how many learners, 1–50 (default 10)")
     user_options(board)
     board.set_defaults(handler=cmd_leaderboard)
 
@@ -389,7 +420,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"quizbot: configuration error: {error}", file=sys.stderr)
         return EXIT_USAGE
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # libraries that log every statement or request with its parameters stay at WARNING
+    for noisy in ("alembic", "aiosqlite", "asyncio", "sqlalchemy"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         result: int = args.handler(args)
     except BrokenPipeError:  # `quizbot questions export | head`: the reader left, not an error

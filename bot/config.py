@@ -27,13 +27,31 @@ class Secret(str):
         return "Secret('***')"
 
 
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    credentials, at, host = rest.rpartition("@")
+    if at and ":" in credentials:
+        rest = f"{credentials.split(':', 1)[0]}:***@{host}"
+    return f"{scheme}://{rest.split('?', 1)[0]}" + ("?***" if "?" in rest else "")
+
+
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
     locale: str = "en"
     questions_dirs: tuple[Path, ...] = ()
     log_level: str = "INFO"
     extra: Mapping[str, Secret] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(database_url={redact_url(self.database_url)!r}, locale={self.locale!r}, "
+            f"questions_dirs={self.questions_dirs!r}, log_level={self.log_level!r}, "
+            f"extra={sorted(self.extra)!r})"
+        )
 
 
 def parse_dotenv(text: str) -> dict[str, str]:
@@ -50,8 +68,8 @@ def parse_dotenv(text: str) -> dict[str, str]:
         if not sep or not key.isidentifier():
             raise SettingsError(f".env line {number}: expected KEY=value")
         value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
+        if value[:1] in {'"', "'"} and value.find(value[0], 1) > 0:  # quoted, maybe then a comment
+            value = value[1 : value.find(value[0], 1)]
         elif " #" in value:
             value = value.split(" #", 1)[0].rstrip()
         values[key] = value
@@ -72,7 +90,7 @@ def _database_url(value: str) -> str:
     if not url.startswith(("sqlite+aiosqlite:///", "postgresql+asyncpg://")):
         raise SettingsError(
             "QUIZBOT_DATABASE_URL must be a SQLite URL (sqlite:///path/to/quizbot.db) or a "
-            f"PostgreSQL URL (postgresql://user:pass@host/db), got {value.split('@')[-1]!r}"
+            f"PostgreSQL URL (postgresql://user:pass@host/db), got one starting {value.split(':', 1)[0]!r}:"
         )
     return url
 

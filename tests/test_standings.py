@@ -48,7 +48,7 @@ async def test_ties_share_rank_and_the_cut_at_tenth_place(engine: QuizEngine) ->
     tied = await engine.leaderboard(place, member(9), top=10)
     assert tied.viewer_rank == 5 and tied.viewer_score == 2  # rank shared with everyone at 2
     shown = [e for e in tied.entries if e.is_viewer]
-    assert len(shown) <= 1
+    assert len(shown) == 1 and shown[0].display_name == "Member 09"
 
 
 async def test_channel_scope_counts_only_that_channel(engine: QuizEngine) -> None:

@@ -38,6 +38,7 @@ class QuestionCard:
     session_id: int | None = None
     position: int | None = None  # 1-based place in a session
     session_size: int | None = None
+    previous_reveal: RevealCard | None = None  # an overdue round closed to make room
 
     @property
     def letters(self) -> tuple[str, ...]:
@@ -79,6 +80,7 @@ class RecordedCard:
 
 
 class RefusalReason(StrEnum):
+    TRY_AGAIN = "try_again"  # the answer could not be saved; nothing was recorded
     ALREADY_ANSWERED = "already_answered"
     CLOSED = "closed"
     UNKNOWN_ROUND = "unknown_round"

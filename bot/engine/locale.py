@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 SUPPORTED = ("en", "pt-BR")
+_LOCALE = re.compile(r"(en|pt)(?:[-_][A-Za-z]{2,4})?", re.IGNORECASE)
 
 
 def normalise_locale(value: str | None) -> str | None:
     """Map platform locale codes (``pt-BR``, ``pt_BR``, ``pt``, ``en-US``) to ours."""
     if not value:
         return None
-    lowered = value.replace("_", "-").lower()
-    if lowered.startswith("pt"):
-        return "pt-BR"
-    if lowered.startswith("en"):
-        return "en"
-    return None
+    match = _LOCALE.fullmatch(value.strip())
+    if match is None:
+        return None
+    return "pt-BR" if match.group(1).lower() == "pt" else "en"
 
 
 def resolve_locale(learner: str | None, place: str | None, default: str) -> str:

@@ -43,11 +43,16 @@ class PlaceRef:
 
     @property
     def workspace_scope(self) -> str:
-        return f"{self.platform}:{self.workspace}"
+        """Board key of the workspace; ':' inside ids is escaped so keys never collide."""
+        return f"{_escape(self.platform)}:{_escape(self.workspace)}"
 
     @property
     def channel_scope(self) -> str:
-        return f"{self.platform}:{self.workspace}:{self.channel}"
+        return f"{self.workspace_scope}:{_escape(self.channel)}"
+
+
+def _escape(part: str) -> str:
+    return part.replace("%", "%25").replace(":", "%3A")
 
 
 @dataclass(frozen=True)
@@ -100,8 +105,7 @@ class AnswerWrite:
     chosen_letters: str
     correct: bool
     answered_at: datetime
-    boards: tuple[tuple[str, str], ...]  # (scope key, period key) pairs to credit
-    season: int | None = None  # the season those boards belong to (None: not scored)
+    scored: bool  # credits leaderboards (the store reads the season and time zone it commits under)
 
 
 @dataclass(frozen=True)

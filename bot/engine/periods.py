@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.engine.model import Period
+from bot.engine.model import Period, PlaceRef
 
 
 def local_time(moment: datetime, timezone: str) -> datetime:
@@ -39,3 +39,12 @@ def period_key(period: Period, moment: datetime, timezone: str, season: int) -> 
 
 def all_period_keys(moment: datetime, timezone: str, season: int) -> tuple[str, ...]:
     return tuple(period_key(p, moment, timezone, season) for p in Period)
+
+
+def boards_for(place: PlaceRef, moment: datetime, timezone: str, season: int) -> tuple[tuple[str, str], ...]:
+    """Every (scope, period) board one scored answer credits: the workspace and the
+    channel, for this week, this month and the season, cut in the workspace's time zone."""
+    periods = all_period_keys(moment, timezone, season)
+    return tuple(
+        (scope, period) for scope in (place.workspace_scope, place.channel_scope) for period in periods
+    )

@@ -50,7 +50,7 @@ class QuizStore(Protocol):
 
     async def update_settings(self, place: PlaceRef, **changes: object) -> PlaceSettings: ...
 
-    async def start_new_season(self, place: PlaceRef, now: datetime) -> PlaceSettings: ...
+    async def start_new_season(self, place: PlaceRef, now: datetime, from_season: int) -> PlaceSettings: ...
 
     async def open_round(
         self,
@@ -62,6 +62,7 @@ class QuizStore(Protocol):
         opened_at: datetime,
         deadline: datetime | None,
         session_id: int | None = None,
+        position: int | None = None,
     ) -> tuple[OpenOutcome, RoundRecord]: ...
 
     async def get_round(self, round_id: int) -> RoundRecord | None: ...
@@ -134,7 +135,9 @@ class QuizStore(Protocol):
     ) -> set[str]: ...
 
     async def rebuild_boards(
-        self, workspaces: set[str], boards_of: Callable[[ScoredAttempt], Iterable[tuple[str, str]]]
+        self,
+        workspaces: set[tuple[str, str]],
+        boards_of: Callable[[ScoredAttempt], Iterable[tuple[str, str]]],
     ) -> None: ...
 
 

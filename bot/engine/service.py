@@ -8,12 +8,14 @@ their outcome into the right card.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import available_timezones
 
 from bot.engine.cards import (
     Accuracy,
@@ -34,6 +36,7 @@ from bot.engine.cards import (
     StatsCard,
 )
 from bot.engine.locale import normalise_locale, resolve_locale
+from bot.engine.lru import LruCache
 from bot.engine.model import (
     AnswerWrite,
     AttemptRecord,
@@ -48,15 +51,21 @@ from bot.engine.model import (
     RoundRecord,
     Scope,
     ScoredAttempt,
+    SessionRecord,
 )
-from bot.engine.periods import all_period_keys, period_key, period_label
+from bot.engine.periods import boards_for, period_key, period_label
 from bot.engine.ports import AnswerOutcome, Clock, OpenOutcome, QuizStore, utc_now
 from bot.engine.questions import Question, QuestionBank
 from bot.engine.selection import next_for_learner, next_for_place
 
+log = logging.getLogger(__name__)
+
 LETTERS = "ABCDEF"
-SETTINGS_TTL = timedelta(seconds=30)
+SETTINGS_TTL = timedelta(seconds=10)
 MAX_FLAG_COMMENT = 500
+MIN_ROUND_MINUTES, MAX_ROUND_MINUTES = 1, 1440
+MAX_TOP = 50
+MAX_SESSION = 100
 
 
 class EngineError(RuntimeError):
@@ -71,16 +80,22 @@ class SettingRejected(EngineError):
         super().__init__(f"{name}: {value!r} is not valid; expected {allowed}")
 
 
+@cache
+def _time_zones() -> frozenset[str]:
+    # tzdata also ships names that are files, not zones a person lives in
+    return frozenset(available_timezones()) - {"localtime", "Factory", "posixrules", "posix", "right"}
+
+
 def validate_setting(name: str, value: object) -> object:
     if name == "timezone":
-        try:
-            ZoneInfo(str(value))
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise SettingRejected(name, value, "an IANA time zone such as Europe/Berlin") from error
-        return str(value)
+        if not isinstance(value, str) or value not in _time_zones():
+            raise SettingRejected(name, value, "an IANA time zone such as Europe/Berlin or America/Sao_Paulo")
+        return value
     if name == "locale":
-        locale = normalise_locale(str(value)) if value is not None else None
-        if value is not None and locale is None:
+        if value is None:
+            return None
+        locale = normalise_locale(str(value))
+        if locale is None:
             raise SettingRejected(name, value, "en or pt-BR")
         return locale
     if name == "feedback":
@@ -89,19 +104,10 @@ def validate_setting(name: str, value: object) -> object:
         except ValueError as error:
             raise SettingRejected(name, value, "immediate or at-close") from error
     if name == "round_minutes":
-        if not isinstance(value, int) or not 1 <= value <= 1440:
+        if type(value) is not int or not MIN_ROUND_MINUTES <= value <= MAX_ROUND_MINUTES:
             raise SettingRejected(name, value, "a whole number of minutes from 1 to 1440")
         return value
     raise SettingRejected(name, value, "one of timezone, locale, feedback, round_minutes")
-
-
-def boards_for(place: PlaceRef, moment: datetime, timezone: str, season: int) -> tuple[tuple[str, str], ...]:
-    """Every (scope, period) board one scored answer credits: workspace and channel,
-    this week, this month and the season, cut in the workspace's time zone."""
-    periods = all_period_keys(moment, timezone, season)
-    return tuple(
-        (scope, period) for scope in (place.workspace_scope, place.channel_scope) for period in periods
-    )
 
 
 def boards_of_attempt(attempt: ScoredAttempt) -> tuple[tuple[str, str], ...]:
@@ -140,7 +146,7 @@ class QuizEngine:
         self.default_locale = default_locale
         self.reveal_names = reveal_names
         self._settings: dict[str, tuple[PlaceSettings, datetime]] = {}
-        self._rounds: dict[int, RoundRecord] = {}
+        self._rounds: LruCache[int, RoundRecord] = LruCache(20_000)
 
     # -- settings ---------------------------------------------------------------------
 
@@ -161,9 +167,20 @@ class QuizEngine:
         self._settings[place.workspace_scope] = (settings, self.clock())
         return settings
 
-    async def reset_season(self, place: PlaceRef) -> PlaceSettings:
-        """Start a new season: attempts stay, every board counts from now."""
-        settings = await self.store.start_new_season(place, self.clock())
+    async def fresh_settings(self, place: PlaceRef) -> PlaceSettings:
+        """Settings read now, for anything an organiser may just have changed elsewhere."""
+        settings = await self.store.place_settings(place)
+        self._settings[place.workspace_scope] = (settings, self.clock())
+        return settings
+
+    async def reset_season(self, place: PlaceRef, from_season: int | None = None) -> PlaceSettings:
+        """Start a new season: attempts stay, every board counts from now.
+
+        ``from_season`` is the season the organiser saw when confirming; a repeated
+        confirmation (a double click) then changes nothing instead of skipping a season.
+        """
+        current = from_season if from_season is not None else (await self.fresh_settings(place)).season
+        settings = await self.store.start_new_season(place, self.clock(), current)
         self._settings[place.workspace_scope] = (settings, self.clock())
         return settings
 
@@ -187,7 +204,7 @@ class QuizEngine:
             return cached
         round_ = await self.store.get_round(round_id)
         if round_ is not None and round_.closed_at is None:
-            self._rounds[round_id] = round_
+            self._rounds.put(round_id, round_)
         return round_
 
     def _shown_options(self, round_: RoundRecord, question: Question, locale: str) -> tuple[ShownOption, ...]:
@@ -229,12 +246,24 @@ class QuizEngine:
         minutes: int | None = None,
         question_id: str | None = None,
     ) -> QuestionCard | RoundBusy:
-        """Open a round in a channel, or point to the one already open there."""
-        settings = await self.settings(place)
+        """Open a round in a channel, or point to the one already open there.
+
+        A round whose deadline passed but which no one has closed yet (the closing task
+        had not run) is closed here; its reveal rides on the new card
+        (``QuestionCard.previous_reveal``) so the adapter can post it first.
+        """
+        settings = await self.fresh_settings(place)
         locale = self.place_locale(settings)
+        if minutes is not None and (
+            type(minutes) is not int or not MIN_ROUND_MINUTES <= minutes <= MAX_ROUND_MINUTES
+        ):
+            raise EngineError(f"a round lasts from {MIN_ROUND_MINUTES} to {MAX_ROUND_MINUTES} minutes")
+        previous: RevealCard | None = None
         existing = await self.store.open_channel_round(place)
         if existing is not None:
-            return RoundBusy(existing.id, existing.message_ref, locale)
+            if existing.deadline is None or existing.deadline > self.clock():
+                return RoundBusy(existing.id, existing.message_ref, locale)
+            previous = await self.close(existing.id)
         question = self._choose_for_place(task, question_id, await self.store.place_question_counts(place))
         now = self.clock()
         length = minutes if minutes is not None else settings.round_minutes
@@ -249,8 +278,8 @@ class QuizEngine:
         )
         if outcome is OpenOutcome.BUSY:
             return RoundBusy(round_.id, round_.message_ref, locale)
-        self._rounds[round_.id] = round_
-        return self.question_card(round_, locale)
+        self._rounds.put(round_.id, round_)
+        return replace(self.question_card(round_, locale), previous_reveal=previous)
 
     def _choose_for_place(
         self, task: str | None, question_id: str | None, counts: dict[str, int]
@@ -273,7 +302,7 @@ class QuizEngine:
         await self.store.set_message_ref(round_id, message_ref)
         cached = self._rounds.get(round_id)
         if cached is not None:
-            self._rounds[round_id] = replace(cached, message_ref=message_ref)
+            self._rounds.put(round_id, replace(cached, message_ref=message_ref))
 
     async def answer(
         self, round_id: int, learner: LearnerRef, letters: Iterable[str], place: PlaceRef | None = None
@@ -302,30 +331,29 @@ class QuizEngine:
         now = self.clock()
         if round_.closed_at is not None or (round_.deadline is not None and now >= round_.deadline):
             return AnswerRefused(RefusalReason.CLOSED, locale, round_id)
-        if round_.session_id is not None and not await self._owns_session(round_.session_id, learner):
-            return AnswerRefused(RefusalReason.UNKNOWN_ROUND, locale, round_id)
+        if round_.session_id is not None:
+            session = await self._session_of(round_.session_id, learner)
+            if session is None:
+                return AnswerRefused(RefusalReason.UNKNOWN_ROUND, locale, round_id)
+            if session.finished_at is not None:
+                return AnswerRefused(RefusalReason.CLOSED, locale, round_id)
         keys = tuple(sorted(round_.option_order[LETTERS.index(letter)] for letter in chosen))
         correct = frozenset(keys) == question.answer
-        boards: tuple[tuple[str, str], ...] = ()
-        if round_.scored:
-            boards = boards_for(round_.place, now, settings.timezone, settings.season)
-        outcome = await self.store.record_answer(
-            AnswerWrite(
-                round_id,
-                question.id,
-                learner,
-                keys,
-                "".join(chosen),
-                correct,
-                now,
-                boards,
-                settings.season if round_.scored else None,
+        try:
+            outcome = await self.store.record_answer(
+                AnswerWrite(
+                    round_id, question.id, learner, keys, "".join(chosen), correct, now, round_.scored
+                )
             )
-        )
+        except Exception:  # the learner is told to try again; the details go to the log
+            log.exception("could not record an answer to round %s from %s", round_id, learner.platform)
+            return AnswerRefused(RefusalReason.TRY_AGAIN, locale, round_id)
+        if round_.session_id is not None:
+            self._rounds.pop(round_id)  # a session round takes one answer: no need to keep it
         if outcome is AnswerOutcome.DUPLICATE:
             return AnswerRefused(RefusalReason.ALREADY_ANSWERED, locale, round_id)
         if outcome is AnswerOutcome.CLOSED:
-            self._rounds.pop(round_id, None)
+            self._rounds.pop(round_id)
             return AnswerRefused(RefusalReason.CLOSED, locale, round_id)
         if round_.kind is RoundKind.CHANNEL and settings.feedback is FeedbackMode.AT_CLOSE:
             return RecordedCard(round_id, chosen, round_.deadline, locale)
@@ -349,7 +377,7 @@ class QuizEngine:
     async def close(self, round_id: int) -> RevealCard | None:
         """Close a round and build its reveal; None if it was already closed."""
         closed = await self.store.close_round(round_id, self.clock())
-        self._rounds.pop(round_id, None)
+        self._rounds.pop(round_id)
         if closed is None:
             return None
         round_, attempts = closed
@@ -398,10 +426,13 @@ class QuizEngine:
 
     # -- personal sessions ------------------------------------------------------------
 
-    async def _owns_session(self, session_id: int, learner: LearnerRef) -> bool:
+    async def _session_of(self, session_id: int, learner: LearnerRef) -> SessionRecord | None:
+        """The session, if this learner owns it (nobody may answer or end another's)."""
         session = await self.store.get_session(session_id)
         learner_id = await self.store.learner_id(learner)
-        return session is not None and learner_id is not None and session.learner_id == learner_id
+        if session is None or learner_id is None or session.learner_id != learner_id:
+            return None
+        return session
 
     async def start_session(
         self,
@@ -417,8 +448,8 @@ class QuizEngine:
         Practice (``scored=False``) feeds personal stats only; the terminal game plays
         scored rounds in its own place, so its leaderboard means something.
         """
-        if size < 1:
-            raise EngineError("a session needs at least one question")
+        if type(size) is not int or not 1 <= size <= MAX_SESSION:
+            raise EngineError(f"a session has from 1 to {MAX_SESSION} questions")
         if not self.bank.active(task):
             raise EngineError(f"no questions for task {task}" if task else "the bank is empty")
         session = await self.store.start_session(learner, place, task, size, scored, self.clock())
@@ -427,10 +458,16 @@ class QuizEngine:
         return card
 
     async def next_question(self, session_id: int, learner: LearnerRef) -> QuestionCard | SessionSummaryCard:
-        """The session's next question, the unanswered current one again, or the summary."""
-        session = await self.store.get_session(session_id)
-        if session is None or not await self._owns_session(session_id, learner):
+        """The session's next question, the unanswered current one again, or the summary.
+
+        Safe to call twice at once (a double click on Next): each position in a session
+        is unique in the database, so the second call gets the same question.
+        """
+        session = await self._session_of(session_id, learner)
+        if session is None:
             raise EngineError(f"no session {session_id} for this learner")
+        if session.finished_at is not None:
+            return await self.finish_session(session_id, learner)
         settings = await self.settings(session.place)
         locale = self.learner_locale(learner, settings)
         rounds = await self.store.session_rounds(session_id)
@@ -439,7 +476,7 @@ class QuizEngine:
         pending = [r for r in rounds if r.id not in answered]
         if pending:
             return self.question_card(pending[-1], locale, len(rounds), session.size)
-        if session.finished_at is not None or len(rounds) >= session.size:
+        if len(rounds) >= session.size:
             return await self.finish_session(session_id, learner)
         served = Counter(self._question(r).task for r in rounds)
         question = next_for_learner(
@@ -449,6 +486,7 @@ class QuizEngine:
             {r.question_id for r in rounds},
             self.rng,
         )
+        position = len(rounds) + 1
         _, round_ = await self.store.open_round(
             session.place,
             question.id,
@@ -458,29 +496,32 @@ class QuizEngine:
             self.clock(),
             None,
             session_id,
+            position,
         )
-        self._rounds[round_.id] = round_
-        return self.question_card(round_, locale, len(rounds) + 1, session.size)
+        self._rounds.put(round_.id, round_)
+        return self.question_card(round_, locale, position, session.size)
 
     async def finish_session(self, session_id: int, learner: LearnerRef) -> SessionSummaryCard:
         """End a session early or at its last answer; answers so far are already saved."""
-        session = await self.store.get_session(session_id)
+        session = await self._session_of(session_id, learner)
         if session is None:
-            raise EngineError(f"no session {session_id}")
+            raise EngineError(f"no session {session_id} for this learner")
         settings = await self.settings(session.place)
         locale = self.learner_locale(learner, settings)
         if session.finished_at is None:
             await self.store.finish_session(session_id, self.clock())
         attempts = await self.store.session_attempts(session_id)
-        questions = [q for a in attempts if (q := self.bank.get(a.question_id)) is not None]
-        by_task = _accuracy(attempts, lambda a: self._task_of(a.question_id))
-        missed = [q for a, q in zip(attempts, questions, strict=False) if not a.correct]
+        missed = [
+            question
+            for attempt in attempts
+            if not attempt.correct and (question := self.bank.get(attempt.question_id)) is not None
+        ]
         return SessionSummaryCard(
             session_id=session_id,
             answered=len(attempts),
             correct=sum(a.correct for a in attempts),
             size=session.size,
-            by_task=by_task,
+            by_task=_accuracy(attempts, lambda a: self._task_of(a.question_id)),
             to_review=tuple(
                 ReviewItem(q.id, q.objective, q.text(locale).stem, q.references[0]) for q in missed
             ),
@@ -506,7 +547,9 @@ class QuizEngine:
         period: Period = Period.ALL,
         top: int = 10,
     ) -> LeaderboardCard:
-        settings = await self.settings(place)
+        if type(top) is not int or not 1 <= top <= MAX_TOP:
+            raise EngineError(f"a leaderboard shows from 1 to {MAX_TOP} learners")
+        settings = await self.fresh_settings(place)
         now = self.clock()
         scope_key = place.workspace_scope if scope is Scope.WORKSPACE else place.channel_scope
         key = period_key(period, now, settings.timezone, settings.season)

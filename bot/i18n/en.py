@@ -12,6 +12,7 @@ MESSAGES: dict[str, str] = {
     "feedback.why_wrong": "{letter} is wrong: {why}",
     "feedback.reference": "Learn more: {url}",
     "recorded": "Answer {letters} recorded. The result comes when the round closes.",
+    "refused.try_again": "Sorry, your answer could not be saved. Please try again.",
     "refused.already_answered": "You already answered this question; your first answer counts.",
     "refused.closed": "This round is closed; answers are no longer accepted.",
     "refused.unknown_round": "This question is no longer available. Ask for a new one!",

@@ -12,6 +12,7 @@ MESSAGES: dict[str, str] = {
     "feedback.why_wrong": "{letter} está errada: {why}",
     "feedback.reference": "Saiba mais: {url}",
     "recorded": "Resposta {letters} registrada. O resultado sai quando a rodada encerrar.",
+    "refused.try_again": "Desculpe, não foi possível salvar sua resposta. Tente de novo.",
     "refused.already_answered": "Você já respondeu esta questão; vale a sua primeira resposta.",
     "refused.closed": "Esta rodada foi encerrada; não aceita mais respostas.",
     "refused.unknown_round": "Esta questão não está mais disponível. Peça uma nova!",

@@ -18,7 +18,7 @@ from bot.engine.ports import AnswerOutcome
 
 log = logging.getLogger(__name__)
 
-WriteBatch = Callable[[Sequence[AnswerWrite]], Awaitable[list[AnswerOutcome]]]
+WriteBatch = Callable[[Sequence[AnswerWrite]], Awaitable[list[AnswerOutcome | Exception]]]
 
 
 class AnswerWriter:
@@ -68,7 +68,11 @@ class AnswerWriter:
             self.batches += 1
             self.answers += len(batch)
             for (_, future), outcome in zip(batch, outcomes, strict=True):
-                if not future.done():
+                if future.done():
+                    continue
+                if isinstance(outcome, Exception):  # this answer alone failed
+                    future.set_exception(outcome)
+                else:
                     future.set_result(outcome)
 
     async def drain(self) -> None:

@@ -20,7 +20,8 @@ BUSY_TIMEOUT_MS = 30_000
 
 
 def _sqlite_engine(url: str, begin: str, pool_size: int) -> AsyncEngine:
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=4, pool_pre_ping=False)
+    # hide_parameters: a failed statement's error must not carry names or comments into logs
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=4, hide_parameters=True)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -49,7 +50,9 @@ class Database:
             self.write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE", pool_size=2)
             self.read_engine = _sqlite_engine(url, "BEGIN", pool_size=4)
         else:
-            self.write_engine = create_async_engine(url, pool_size=8, max_overflow=8)
+            self.write_engine = create_async_engine(
+                url, pool_size=8, max_overflow=8, pool_pre_ping=True, hide_parameters=True
+            )
             self.read_engine = self.write_engine
 
     @asynccontextmanager

@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, case, delete, func, or_, select, text, update
-from sqlalchemy import bindparam as sqlalchemy_bindparam
+from sqlalchemy import Row, and_, bindparam, case, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.engine.lru import LruCache
 from bot.engine.model import (
     AnswerWrite,
     AttemptRecord,
@@ -35,6 +35,7 @@ from bot.engine.model import (
     SessionRecord,
     StandingRow,
 )
+from bot.engine.periods import boards_for
 from bot.engine.ports import AnswerOutcome, OpenOutcome
 from bot.store.answer_writer import AnswerWriter
 from bot.store.database import Database
@@ -60,6 +61,9 @@ SETTING_COLUMNS = {
 }
 
 
+LearnerCache = dict[tuple[str, str], tuple[int, str, str | None]]
+
+
 def case_correct() -> Any:
     return case((attempts.c.correct.is_(True), 1), else_=0)
 
@@ -75,8 +79,9 @@ class SqlStore:
     def __init__(self, database: Database, max_batch: int = 500) -> None:
         self.db = database
         self._insert = sqlite.insert if database.is_sqlite else postgresql.insert
-        self._place_ids: dict[tuple[str, str, str], int] = {}
-        self._learner_ids: dict[tuple[str, str], tuple[int, str, str | None]] = {}
+        # rows that never change once committed: learner and place ids
+        self._place_ids: LruCache[tuple[str, str, str], int] = LruCache(50_000)
+        self._learner_ids: LruCache[tuple[str, str], tuple[int, str, str | None]] = LruCache(200_000)
         self.writer = AnswerWriter(self._write_answers, max_batch=max_batch)
 
     async def close(self) -> None:
@@ -110,7 +115,7 @@ class SqlStore:
                     .on_conflict_do_nothing(index_elements=["platform", "workspace_id", "channel_id"])
                 )
                 place_id = (await conn.execute(select(places.c.id).where(where))).scalar_one()
-        self._place_ids[key] = int(place_id)
+        self._place_ids.put(key, int(place_id))
         return int(place_id)
 
     async def _workspace_id(self, place: PlaceRef) -> int:
@@ -144,19 +149,22 @@ class SqlStore:
         values = {
             SETTING_COLUMNS[k]: (str(v) if isinstance(v, FeedbackMode) else v) for k, v in changes.items()
         }
+        if not values:
+            return await self.place_settings(place)
         place_id = await self._workspace_id(place)
         async with self.db.write() as conn:
             await conn.execute(update(places).where(places.c.id == place_id).values(**values))
             row = (await conn.execute(select(places).where(places.c.id == place_id))).one()
         return self._settings(row)
 
-    async def start_new_season(self, place: PlaceRef, now: datetime) -> PlaceSettings:
+    async def start_new_season(self, place: PlaceRef, now: datetime, from_season: int) -> PlaceSettings:
+        """Move from ``from_season`` to the next; a repeated request (double click) is a no-op."""
         place_id = await self._workspace_id(place)
         async with self.db.write() as conn:
             await conn.execute(
                 update(places)
-                .where(places.c.id == place_id)
-                .values(season=places.c.season + 1, season_started_at=now)
+                .where(places.c.id == place_id, places.c.season == from_season)
+                .values(season=from_season + 1, season_started_at=now)
             )
             row = (await conn.execute(select(places).where(places.c.id == place_id))).one()
         return self._settings(row)
@@ -197,7 +205,10 @@ class SqlStore:
         opened_at: datetime,
         deadline: datetime | None,
         session_id: int | None = None,
+        position: int | None = None,
     ) -> tuple[OpenOutcome, RoundRecord]:
+        """Open a round. A second open channel round, or a second round at the same
+        session position (a double click on Next), returns the existing one as BUSY."""
         place_id = await self._channel_id(place)
         try:
             async with self.db.write() as conn:
@@ -213,12 +224,16 @@ class SqlStore:
                             opened_at=opened_at,
                             deadline=deadline,
                             session_id=session_id,
+                            position=position,
                         )
                         .returning(rounds.c.id)
                     )
                 ).scalar_one()
         except IntegrityError:
-            existing = await self.open_channel_round(place)
+            if session_id is not None:
+                existing = await self._session_round_at(session_id, position)
+            else:
+                existing = await self.open_channel_round(place)
             if existing is None:  # closed in between: the caller may simply ask again
                 raise
             return OpenOutcome.BUSY, existing
@@ -229,6 +244,12 @@ class SqlStore:
     async def get_round(self, round_id: int) -> RoundRecord | None:
         async with self.db.read() as conn:
             row = (await conn.execute(self._round_query().where(rounds.c.id == round_id))).first()
+        return self._round(row) if row else None
+
+    async def _session_round_at(self, session_id: int, position: int | None) -> RoundRecord | None:
+        query = self._round_query().where(rounds.c.session_id == session_id, rounds.c.position == position)
+        async with self.db.read() as conn:
+            row = (await conn.execute(query)).first()
         return self._round(row) if row else None
 
     async def open_channel_round(self, place: PlaceRef) -> RoundRecord | None:
@@ -295,21 +316,45 @@ class SqlStore:
     async def record_answer(self, answer: AnswerWrite) -> AnswerOutcome:
         return await self.writer.submit(answer)
 
-    async def _write_answers(self, batch: Sequence[AnswerWrite]) -> list[AnswerOutcome]:
+    async def _write_answers(self, batch: Sequence[AnswerWrite]) -> list[AnswerOutcome | Exception]:
+        """Write a batch; if it fails for good, write its answers one by one so that one
+        bad answer fails alone instead of taking its whole batch with it."""
+        try:
+            return list(await self._write_with_retry(batch))
+        except Exception:
+            if len(batch) == 1:
+                raise
+            log.exception("a batch of %d answers failed; writing them one by one", len(batch))
+        results: list[AnswerOutcome | Exception] = []
+        for answer in batch:
+            try:
+                results.extend(await self._write_with_retry([answer]))
+            except Exception as error:
+                results.append(error)
+        return results
+
+    async def _write_with_retry(self, batch: Sequence[AnswerWrite]) -> list[AnswerOutcome]:
         for attempt_number in range(5):
             try:
                 async with self.db.write() as conn:
-                    return await self._write_answers_in(conn, batch)
+                    outcomes, fresh = await self._write_answers_in(conn, batch)
+                self._publish_learners(fresh)  # only ids that were committed reach the cache
+                return outcomes
             except DBAPIError as error:
-                if not _is_retryable(error) or attempt_number == 4:
+                if not (_is_retryable(error) or error.connection_invalidated) or attempt_number == 4:
                     raise
-                log.warning("answer batch retried after: %s", error.orig)
+                log.warning("answer batch retried after: %s", type(error.orig).__name__)
                 await asyncio.sleep(0.05 * (attempt_number + 1))
         raise AssertionError("unreachable")
 
     async def _ensure_learners(
         self, conn: AsyncConnection, refs: Sequence[LearnerRef], now: datetime
-    ) -> dict[tuple[str, str], int]:
+    ) -> tuple[dict[tuple[str, str], int], LearnerCache]:
+        """Learner ids for these refs, inserting or renaming as needed.
+
+        Returns the ids and the cache entries to publish once the transaction commits: a
+        rolled-back insert must never leave an id in the cache (it would be reused).
+        """
         ids: dict[tuple[str, str], int] = {}
         stale: dict[tuple[str, str], LearnerRef] = {}
         for ref in refs:
@@ -319,6 +364,7 @@ class SqlStore:
                 ids[key] = cached[0]
             else:
                 stale[key] = ref
+        fresh: LearnerCache = {}
         if stale:
             insert = self._insert(learners)
             statement = insert.on_conflict_do_update(
@@ -344,22 +390,51 @@ class SqlStore:
             for row in rows:
                 key = (row.platform, row.user_id)
                 ids[key] = row.id
-                self._learner_ids[key] = (row.id, stale[key].display_name, row.locale)
-        return ids
+                fresh[key] = (row.id, stale[key].display_name, row.locale)
+        return ids, fresh
+
+    def _publish_learners(self, fresh: LearnerCache) -> None:
+        for key, value in fresh.items():
+            self._learner_ids.put(key, value)
 
     async def _write_answers_in(
         self, conn: AsyncConnection, batch: Sequence[AnswerWrite]
-    ) -> list[AnswerOutcome]:
+    ) -> tuple[list[AnswerOutcome], LearnerCache]:
         outcomes: list[AnswerOutcome | None] = [None] * len(batch)
         round_ids = sorted({a.round_id for a in batch})
+        workspace = places.alias("workspace")
         open_query = (
-            select(rounds.c.id)
+            select(
+                rounds.c.id,
+                places.c.platform,
+                places.c.workspace_id,
+                places.c.channel_id,
+                workspace.c.season,
+                workspace.c.timezone,
+            )
+            .join(places, places.c.id == rounds.c.place_id)
+            .join(
+                workspace,
+                and_(
+                    workspace.c.platform == places.c.platform,
+                    workspace.c.workspace_id == places.c.workspace_id,
+                    workspace.c.channel_id == "",
+                ),
+            )
             .where(rounds.c.id.in_(round_ids), rounds.c.closed_at.is_(None))
             .order_by(rounds.c.id)
-            .with_for_update(read=True)
+            .with_for_update(read=True, of=rounds)
         )
-        open_rounds = set((await conn.execute(open_query)).scalars())
-        learner_ids = await self._ensure_learners(conn, [a.learner for a in batch], batch[0].answered_at)
+        # the round row lock (FOR SHARE on PostgreSQL) orders this batch against a close;
+        # season and time zone are read here, under the lock, so a reset or a time-zone
+        # change made by another process applies to the very next answer
+        open_rounds = {
+            row.id: (PlaceRef(row.platform, row.workspace_id, row.channel_id), row.season, row.timezone)
+            for row in await conn.execute(open_query)
+        }
+        learner_ids, fresh = await self._ensure_learners(
+            conn, [a.learner for a in batch], batch[0].answered_at
+        )
         pending: dict[tuple[int, int], int] = {}  # (round, learner) -> index in batch
         for index, answer in enumerate(batch):
             key = (answer.round_id, learner_ids[(answer.learner.platform, answer.learner.user_id)])
@@ -387,7 +462,8 @@ class SqlStore:
                         "chosen_letters": batch[i].chosen_letters,
                         "correct": batch[i].correct,
                         "answered_at": batch[i].answered_at,
-                        "season": batch[i].season,
+                        "season": open_rounds[round_id][1] if batch[i].scored else None,
+                        "timezone": open_rounds[round_id][2] if batch[i].scored else None,
                     }
                     for (round_id, learner_id), i in sorted(pending.items())
                 ],
@@ -395,20 +471,26 @@ class SqlStore:
             inserted = {(row.round_id, row.learner_id) for row in rows}
         for key, index in pending.items():
             outcomes[index] = AnswerOutcome.RECORDED if key in inserted else AnswerOutcome.DUPLICATE
-        counted = [(batch[i], key[1]) for key, i in pending.items() if key in inserted]
+        counted = []
+        for key, i in pending.items():
+            if key in inserted:
+                place, season, timezone = open_rounds[key[0]]
+                boards = boards_for(place, batch[i].answered_at, timezone, season) if batch[i].scored else ()
+                counted.append((batch[i], key[1], boards))
         if counted:
             await self._credit(conn, counted)
-        assert all(o is not None for o in outcomes)
-        return [o for o in outcomes if o is not None]
+        return [o for o in outcomes if o is not None], fresh
 
-    async def _credit(self, conn: AsyncConnection, counted: Sequence[tuple[AnswerWrite, int]]) -> None:
+    async def _credit(
+        self, conn: AsyncConnection, counted: Sequence[tuple[AnswerWrite, int, Sequence[tuple[str, str]]]]
+    ) -> None:
         """Move standings, score histograms and question statistics for new attempts."""
         board_deltas: dict[tuple[str, str, int], list[Any]] = {}
         stats: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for answer, learner_id in counted:
+        for answer, learner_id, boards in counted:
             stats[answer.question_id][0] += 1
             stats[answer.question_id][1] += int(answer.correct)
-            for scope, period in answer.boards:
+            for scope, period in boards:
                 delta = board_deltas.setdefault((scope, period, learner_id), [0, 0, answer.answered_at])
                 delta[0] += int(answer.correct)
                 delta[1] += 1
@@ -573,9 +655,8 @@ class SqlStore:
     ) -> SessionRecord:
         place_id = await self._channel_id(place)
         async with self.db.write() as conn:
-            learner_id = (await self._ensure_learners(conn, [learner], now))[
-                (learner.platform, learner.user_id)
-            ]
+            ids, fresh = await self._ensure_learners(conn, [learner], now)
+            learner_id = ids[(learner.platform, learner.user_id)]
             session_id = (
                 await conn.execute(
                     sessions.insert()
@@ -590,6 +671,7 @@ class SqlStore:
                     .returning(sessions.c.id)
                 )
             ).scalar_one()
+        self._publish_learners(fresh)
         return SessionRecord(session_id, learner_id, place, task, size, scored, now, None)
 
     async def get_session(self, session_id: int) -> SessionRecord | None:
@@ -642,11 +724,14 @@ class SqlStore:
         round_id: int | None,
         now: datetime,
     ) -> None:
-        """One open flag per learner and question: flagging again updates it."""
+        """One open flag per learner and question: flagging again updates it. A round id
+        that does not exist (a stale or forged button) is dropped, not an error."""
         async with self.db.write() as conn:
-            learner_id = (await self._ensure_learners(conn, [learner], now))[
-                (learner.platform, learner.user_id)
-            ]
+            ids, fresh = await self._ensure_learners(conn, [learner], now)
+            learner_id = ids[(learner.platform, learner.user_id)]
+            if round_id is not None:
+                found = await conn.execute(select(rounds.c.id).where(rounds.c.id == round_id))
+                round_id = found.scalar()
             insert = self._insert(question_flags).values(
                 question_id=question_id,
                 learner_id=learner_id,
@@ -666,6 +751,7 @@ class SqlStore:
                     },
                 )
             )
+        self._publish_learners(fresh)
 
     async def flag_summaries(self, include_resolved: bool = False) -> list[FlagSummary]:
         query = select(question_flags).order_by(question_flags.c.question_id, question_flags.c.created_at)
@@ -708,6 +794,15 @@ class SqlStore:
         async with self.db.read() as conn:
             return [(r.id, tuple(r.chosen_keys.split(",")), r.correct) for r in await conn.execute(query)]
 
+    async def _lock_boards(self, conn: AsyncConnection) -> None:
+        """Hold answers back while boards are recounted (PostgreSQL; SQLite's single writer
+        does this already). Taken first, before any row lock, so it cannot deadlock with
+        an answer batch, which locks rows of these tables in a fixed order."""
+        if not self.db.is_sqlite:
+            await conn.execute(
+                text("LOCK TABLE standings, score_histogram, question_stats IN SHARE ROW EXCLUSIVE MODE")
+            )
+
     async def apply_regrade(
         self,
         question_id: str,
@@ -715,119 +810,109 @@ class SqlStore:
         boards_of: Callable[[ScoredAttempt], Iterable[tuple[str, str]]],
     ) -> set[str]:
         """Re-mark attempts and rebuild every board they touch, in one transaction."""
-        async with self.db.write() as conn:
-            if changes:
-                await conn.execute(
-                    update(attempts)
-                    .where(attempts.c.id == sqlalchemy_bindparam("attempt_id"))
-                    .values(correct=sqlalchemy_bindparam("new_correct")),
-                    [{"attempt_id": aid, "new_correct": ok} for aid, ok in changes],
-                )
-            totals = (
-                await conn.execute(
-                    select(func.count(), func.coalesce(func.sum(case_correct()), 0)).where(
-                        attempts.c.question_id == question_id
-                    )
-                )
-            ).one()
-            await conn.execute(delete(question_stats).where(question_stats.c.question_id == question_id))
-            if totals[0]:
-                await conn.execute(
-                    question_stats.insert().values(
-                        question_id=question_id, answered=totals[0], correct=totals[1]
-                    )
-                )
-            workspaces_query = (
-                select(places.c.platform, places.c.workspace_id)
-                .distinct()
-                .join(rounds, rounds.c.place_id == places.c.id)
-                .join(attempts, attempts.c.round_id == rounds.c.id)
-                .where(attempts.c.question_id == question_id, attempts.c.season.is_not(None))
+        for attempt_number in range(5):
+            try:
+                async with self.db.write() as conn:
+                    return await self._apply_regrade_in(conn, question_id, changes, boards_of)
+            except DBAPIError as error:
+                if not _is_retryable(error) or attempt_number == 4:
+                    raise
+                await asyncio.sleep(0.1 * (attempt_number + 1))
+        raise AssertionError("unreachable")
+
+    async def _apply_regrade_in(
+        self,
+        conn: AsyncConnection,
+        question_id: str,
+        changes: Sequence[tuple[int, bool]],
+        boards_of: Callable[[ScoredAttempt], Iterable[tuple[str, str]]],
+    ) -> set[str]:
+        await self._lock_boards(conn)
+        if changes:
+            await conn.execute(
+                update(attempts)
+                .where(attempts.c.id == bindparam("attempt_id"))
+                .values(correct=bindparam("new_correct")),
+                [{"attempt_id": aid, "new_correct": ok} for aid, ok in changes],
             )
-            workspaces = {f"{r.platform}:{r.workspace_id}" for r in await conn.execute(workspaces_query)}
-            await self._rebuild_boards_in(conn, workspaces, boards_of)
-        return workspaces
+        answered, correct = (
+            await conn.execute(
+                select(func.count(), func.coalesce(func.sum(case_correct()), 0)).where(
+                    attempts.c.question_id == question_id
+                )
+            )
+        ).one()
+        await conn.execute(delete(question_stats).where(question_stats.c.question_id == question_id))
+        if answered:
+            await conn.execute(
+                question_stats.insert().values(question_id=question_id, answered=answered, correct=correct)
+            )
+        workspaces_query = (
+            select(places.c.platform, places.c.workspace_id)
+            .distinct()
+            .join(rounds, rounds.c.place_id == places.c.id)
+            .join(attempts, attempts.c.round_id == rounds.c.id)
+            .where(attempts.c.question_id == question_id, attempts.c.season.is_not(None))
+        )
+        workspaces = {(r.platform, r.workspace_id) for r in await conn.execute(workspaces_query)}
+        await self._rebuild_boards_in(conn, workspaces, boards_of)
+        return {PlaceRef(p, w, "").workspace_scope for p, w in workspaces}
 
     async def rebuild_boards(
-        self, workspaces: set[str], boards_of: Callable[[ScoredAttempt], Iterable[tuple[str, str]]]
+        self,
+        workspaces: set[tuple[str, str]],
+        boards_of: Callable[[ScoredAttempt], Iterable[tuple[str, str]]],
     ) -> None:
+        """Recount the boards of these (platform, workspace id) pairs from their attempts."""
         async with self.db.write() as conn:
+            await self._lock_boards(conn)
             await self._rebuild_boards_in(conn, workspaces, boards_of)
 
     async def _rebuild_boards_in(
         self,
         conn: AsyncConnection,
-        workspaces: set[str],
+        workspaces: set[tuple[str, str]],
         boards_of: Callable[[ScoredAttempt], Iterable[tuple[str, str]]],
     ) -> None:
-        """Recount every board of these workspaces from their attempts.
-
-        Runs inside a write transaction; on PostgreSQL the board tables are locked against
-        concurrent answers for its duration, so no increment is lost.
-        """
+        """Recount every board of these workspaces from their attempts, each credited
+        under the season and time zone it was answered in."""
         if not workspaces:
             return
-        if not self.db.is_sqlite:
-            await conn.execute(text("LOCK TABLE standings, score_histogram IN SHARE ROW EXCLUSIVE MODE"))
-        workspace_rows = places.alias("workspace_rows")
+        in_workspaces = or_(
+            *(and_(places.c.platform == p, places.c.workspace_id == w) for p, w in sorted(workspaces))
+        )
         query = (
             select(
                 attempts.c.learner_id,
                 attempts.c.correct,
                 attempts.c.answered_at,
                 attempts.c.season,
+                attempts.c.timezone,
                 places.c.platform,
                 places.c.workspace_id,
                 places.c.channel_id,
-                workspace_rows.c.timezone,
             )
             .join(rounds, rounds.c.id == attempts.c.round_id)
             .join(places, places.c.id == rounds.c.place_id)
-            .join(
-                workspace_rows,
-                and_(
-                    workspace_rows.c.platform == places.c.platform,
-                    workspace_rows.c.workspace_id == places.c.workspace_id,
-                    workspace_rows.c.channel_id == "",
-                ),
-            )
-            .where(attempts.c.season.is_not(None))
+            .where(attempts.c.season.is_not(None), in_workspaces)
         )
         totals: dict[tuple[str, str, int], list[Any]] = {}
         for row in await conn.execute(query):
-            if f"{row.platform}:{row.workspace_id}" not in workspaces:
-                continue
             scored = ScoredAttempt(
                 row.learner_id,
                 row.correct,
                 row.answered_at,
                 row.season,
                 PlaceRef(row.platform, row.workspace_id, row.channel_id),
-                row.timezone,
+                row.timezone or "UTC",
             )
             for scope, period in boards_of(scored):
                 entry = totals.setdefault((scope, period, row.learner_id), [0, 0, row.answered_at])
                 entry[0] += int(row.correct)
                 entry[1] += 1
                 entry[2] = max(entry[2], row.answered_at)
-        in_workspaces = or_(
-            *(
-                or_(column == scope, column.like(scope.replace("%", r"\%") + ":%", escape="\\"))
-                for scope in sorted(workspaces)
-                for column in [standings.c.scope]
-            )
-        )
-        histogram_in = or_(
-            *(
-                or_(
-                    score_histogram.c.scope == scope,
-                    score_histogram.c.scope.like(scope.replace("%", r"\%") + ":%", escape="\\"),
-                )
-                for scope in sorted(workspaces)
-            )
-        )
-        await conn.execute(delete(standings).where(in_workspaces))
-        await conn.execute(delete(score_histogram).where(histogram_in))
+        for table in (standings, score_histogram):
+            await conn.execute(delete(table).where(_in_scopes(table.c.scope, workspaces)))
         if totals:
             await conn.execute(
                 standings.insert(),
@@ -851,3 +936,14 @@ class SqlStore:
                     for (s, p, score), n in sorted(histogram.items())
                 ],
             )
+
+
+def _in_scopes(column: Any, workspaces: set[tuple[str, str]]) -> Any:
+    """Board keys of these workspaces and of their channels, matched by exact prefix
+    (never LIKE: ids may contain its wildcards, and SQLite's LIKE ignores case)."""
+    conditions = []
+    for platform, workspace in sorted(workspaces):
+        scope = PlaceRef(platform, workspace, "").workspace_scope
+        conditions.append(column == scope)
+        conditions.append(func.substr(column, 1, len(scope) + 1) == scope + ":")
+    return or_(*conditions)

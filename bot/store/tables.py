@@ -110,6 +110,9 @@ rounds = Table(
     Column("closed_at", UTCDateTime),
     Column("message_ref", Text),  # platform's reference: Discord message id, Slack channel+ts
     Column("session_id", Integer, ForeignKey("sessions.id"), index=True),
+    Column("position", Integer),  # 1-based place of a session round; NULL for channel rounds
+    # a double click on Next opens one round (an index, so SQLite adds it without a table copy)
+    Index("uq_rounds_session_id_position", "session_id", "position", unique=True),
     Index("ix_rounds_place_id_question_id", "place_id", "question_id"),
     Index(
         "ix_rounds_deadline_open",
@@ -139,6 +142,7 @@ attempts = Table(
     Column("correct", Boolean, nullable=False),
     Column("answered_at", UTCDateTime, nullable=False),
     Column("season", Integer),  # season whose boards it credited; NULL when not scored
+    Column("timezone", String(64)),  # time zone its weeks and months were cut in
     UniqueConstraint("round_id", "learner_id"),  # one attempt per learner per round
     Index("ix_attempts_learner_id_answered_at", "learner_id", "answered_at"),
 )

@@ -1,6 +1,6 @@
 """A separate process that answers one round for many learners, started behind a barrier.
 
-Usage: python -m tests.helpers.answer_burst DB_URL ROUND_ID LEARNERS START_FILE
+Usage: python -m tests.helpers.answer_burst DB_URL ROUND_ID LEARNERS START_FILE NOW_ISO
 Prints one line: recorded=N duplicate=N closed=N
 """
 
@@ -10,6 +10,7 @@ import asyncio
 import sys
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 from bot.bank import load_bank
@@ -17,9 +18,9 @@ from bot.engine import AnswerRefused, LearnerRef, QuizEngine
 from bot.store import Database, SqlStore
 
 
-async def main(url: str, round_id: int, learners: int, start_file: Path) -> None:
+async def main(url: str, round_id: int, learners: int, start_file: Path, now: datetime) -> None:
     store = SqlStore(Database(url))
-    engine = QuizEngine(store, load_bank())
+    engine = QuizEngine(store, load_bank(), clock=lambda: now)  # the test's clock, not the wall's
     round_ = await store.get_round(round_id)
     assert round_ is not None
     question = engine.bank.get(round_.question_id)
@@ -41,4 +42,12 @@ async def main(url: str, round_id: int, learners: int, start_file: Path) -> None
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])))
+    asyncio.run(
+        main(
+            sys.argv[1],
+            int(sys.argv[2]),
+            int(sys.argv[3]),
+            Path(sys.argv[4]),
+            datetime.fromisoformat(sys.argv[5]),
+        )
+    )

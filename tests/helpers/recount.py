@@ -6,6 +6,7 @@ from collections import Counter
 
 from sqlalchemy import select
 
+from bot.engine.model import PlaceRef
 from bot.engine.periods import all_period_keys
 from bot.store import Database
 from bot.store.tables import attempts, places, rounds, score_histogram, standings
@@ -21,6 +22,7 @@ async def recount(
             attempts.c.correct,
             attempts.c.answered_at,
             attempts.c.season,
+            attempts.c.timezone,
             places.c.platform,
             places.c.workspace_id,
             places.c.channel_id,
@@ -33,12 +35,9 @@ async def recount(
     expected_answered: Counter[tuple[str, str, int]] = Counter()
     async with database.read() as conn:
         for row in await conn.execute(query):
-            scopes = (
-                f"{row.platform}:{row.workspace_id}",
-                f"{row.platform}:{row.workspace_id}:{row.channel_id}",
-            )
-            for scope in scopes:
-                for period in all_period_keys(row.answered_at, "UTC", row.season):
+            place = PlaceRef(row.platform, row.workspace_id, row.channel_id)
+            for scope in (place.workspace_scope, place.channel_scope):
+                for period in all_period_keys(row.answered_at, row.timezone, row.season):
                     expected_score[(scope, period, row.learner_id)] += int(row.correct)
                     expected_answered[(scope, period, row.learner_id)] += 1
         actual = {
