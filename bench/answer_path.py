@@ -9,7 +9,7 @@ The baseline writes the same rows with the standard library's ``sqlite3``, one
 transaction per answer (WAL, synchronous=NORMAL, foreign keys on, like the bot), on a
 copy of the same database taken after the rounds were opened and before any answer:
 
-* the open-round check (``SELECT`` the round with ``closed_at IS NULL``);
+* the open-round check, which also reads the workspace's season and time zone;
 * the learner upsert, on each learner's first answer (the store does it once, then caches);
 * the attempt row (``ON CONFLICT (round_id, learner_id) DO NOTHING``);
 * one standings upsert per board: 2 scopes (workspace, channel) x 3 periods (week,
@@ -37,16 +37,16 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from bot.bank import load_bank
 from bot.engine import AnswerRefused, FeedbackCard, LearnerRef, PlaceRef, QuestionCard, QuizEngine
 from bot.engine.model import AnswerWrite
 from bot.engine.periods import all_period_keys
-from bot.engine.ports import AnswerOutcome
 from bot.store import Database, SqlStore
 from bot.store.migrate import upgrade
 
@@ -54,9 +54,9 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # the clock never moves during 
 ROUND_MINUTES = 24 * 60  # every deadline is a day after NOW: far from any answer
 PLATFORM = "bench"
 WORKSPACE = "guild"
-TIMEZONE = "UTC"  # a fresh place's default
-SEASON = 1  # a fresh place's default
 LETTERS = "ABCDEF"
+
+R = TypeVar("R")
 
 TARGET_RATIO = 0.5  # engine answers/s >= 0.5 x raw answers/s
 TARGET_P99_MS = 100.0  # at 1,000 concurrent learners
@@ -123,8 +123,7 @@ class Check:
 
     @property
     def ok(self) -> bool:
-        return not (self.standings_mismatches or self.histogram_mismatches
-                    or self.question_stats_mismatches)
+        return not (self.standings_mismatches or self.histogram_mismatches or self.question_stats_mismatches)
 
 
 # -- figures ---------------------------------------------------------------------------
@@ -166,13 +165,11 @@ async def open_rounds(engine: QuizEngine, store: SqlStore, channels: int) -> lis
         record = await store.get_round(card.round_id)
         question = engine.bank.get(card.question_id)
         assert record is not None and question is not None
-        opened.append(OpenRound(card.round_id, place, question.id, record.option_order,
-                                question.answer))
+        opened.append(OpenRound(card.round_id, place, question.id, record.option_order, question.answer))
     return opened
 
 
-def make_plan(rounds: Sequence[OpenRound], learners: int, per_learner: int,
-              rng: random.Random) -> Plan:
+def make_plan(rounds: Sequence[OpenRound], learners: int, per_learner: int, rng: random.Random) -> Plan:
     """Each learner answers ``per_learner`` distinct rounds, in a random order, with a
     personal accuracy drawn from Beta(5, 3) (mean 62.5 %)."""
     plan: Plan = []
@@ -207,22 +204,30 @@ def copy_database(source: Path, target: Path) -> None:
 # -- the engine run --------------------------------------------------------------------
 
 
-async def run_engine(engine: QuizEngine, store: SqlStore, rounds: Sequence[OpenRound],
-                     plan: Plan) -> EngineRun:
-    batch_sizes: list[int] = []
-    batch_ns: list[int] = []
-    write_batch = store.writer._write_batch
+WriteBatch = Callable[[Sequence[AnswerWrite]], Awaitable[R]]
 
-    async def timed_batch(batch: Sequence[AnswerWrite]) -> list[AnswerOutcome]:
-        # measurement only: wraps the store's own batch writer to time each transaction
+
+def timing(write_batch: WriteBatch[R], sizes: list[int], durations: list[int]) -> WriteBatch[R]:
+    """Measurement only: the store's own batch writer, timed, and nothing else changed."""
+
+    async def timed_batch(batch: Sequence[AnswerWrite]) -> R:
         started = time.perf_counter_ns()
         try:
             return await write_batch(batch)
         finally:
-            batch_ns.append(time.perf_counter_ns() - started)
-            batch_sizes.append(len(batch))
+            durations.append(time.perf_counter_ns() - started)
+            sizes.append(len(batch))
 
-    store.writer._write_batch = timed_batch
+    return timed_batch
+
+
+async def run_engine(
+    engine: QuizEngine, store: SqlStore, rounds: Sequence[OpenRound], plan: Plan
+) -> EngineRun:
+    batch_sizes: list[int] = []
+    batch_ns: list[int] = []
+    write_batch = store.writer._write_batch
+    store.writer._write_batch = timing(write_batch, batch_sizes, batch_ns)
 
     go = asyncio.Event()
     latencies: list[int] = []
@@ -251,24 +256,58 @@ async def run_engine(engine: QuizEngine, store: SqlStore, rounds: Sequence[OpenR
     await asyncio.gather(*tasks)
     seconds = time.perf_counter() - started
     store.writer._write_batch = write_batch
-    return EngineRun(seconds, latencies, outcomes, mismatches, store.writer.batches,
-                     store.writer.answers, batch_sizes, batch_ns)
+    return EngineRun(
+        seconds,
+        latencies,
+        outcomes,
+        mismatches,
+        store.writer.batches,
+        store.writer.answers,
+        batch_sizes,
+        batch_ns,
+    )
 
 
 # -- the raw sqlite3 baseline ----------------------------------------------------------
 
-SQL_OPEN = "SELECT id FROM rounds WHERE id = ? AND closed_at IS NULL"
+# the round must be open; the season and time zone the answer credits are read with it
+SQL_OPEN = (
+    "SELECT r.id, p.platform, p.workspace_id, p.channel_id, w.season, w.timezone "
+    "FROM rounds r JOIN places p ON p.id = r.place_id "
+    "JOIN places w ON w.platform = p.platform AND w.workspace_id = p.workspace_id "
+    "AND w.channel_id = '' WHERE r.id = ? AND r.closed_at IS NULL"
+)
 SQL_LEARNER = (
     "INSERT INTO learners (platform, user_id, display_name, locale, created_at) "
     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, user_id) DO UPDATE SET "
     "display_name = excluded.display_name, locale = coalesce(excluded.locale, learners.locale) "
     "RETURNING id"
 )
-SQL_ATTEMPT = (
-    "INSERT INTO attempts (round_id, learner_id, question_id, chosen_keys, chosen_letters, "
-    "correct, answered_at, season) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (round_id, learner_id) DO NOTHING RETURNING id"
+ATTEMPT_COLUMNS = (
+    "round_id",
+    "learner_id",
+    "question_id",
+    "chosen_keys",
+    "chosen_letters",
+    "correct",
+    "answered_at",
+    "season",
 )
+
+
+def columns_of(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def attempt_sql(with_timezone: bool) -> str:
+    """The attempt insert; newer schemas also keep the time zone the answer counted in."""
+    names = ATTEMPT_COLUMNS + (("timezone",) if with_timezone else ())
+    return (
+        f"INSERT INTO attempts ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
+        "ON CONFLICT (round_id, learner_id) DO NOTHING RETURNING id"
+    )
+
+
 SQL_STANDING = (
     "INSERT INTO standings (scope, period, learner_id, score, answered, updated_at) "
     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, period, learner_id) DO UPDATE SET "
@@ -295,19 +334,16 @@ def interleaved(plan: Plan) -> list[tuple[int, PlannedAnswer]]:
     return order
 
 
-def run_raw(path: Path, rounds: Sequence[OpenRound], plan: Plan,
-            per_transaction: int = 1) -> RawRun:
+def run_raw(path: Path, rounds: Sequence[OpenRound], plan: Plan, per_transaction: int = 1) -> RawRun:
     """Write the plan's answers in the engine's arrival order, ``per_transaction`` answers
     per transaction (1: the baseline; more: group commit done by hand, for reference)."""
     conn = sqlite3.connect(path, isolation_level=None)
     cur = conn.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000",
-                   "foreign_keys=ON"):
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000", "foreign_keys=ON"):
         cur.execute(f"PRAGMA {pragma}")
     at = sql_time(NOW)
-    periods = all_period_keys(NOW, TIMEZONE, SEASON)
-    boards = [[(scope, period) for scope in (r.place.workspace_scope, r.place.channel_scope)
-               for period in periods] for r in rounds]
+    with_timezone = "timezone" in columns_of(conn, "attempts")
+    sql_attempt = attempt_sql(with_timezone)
     learner_ids: dict[int, int] = {}
     latencies: list[int] = []
     recorded = 0
@@ -320,8 +356,10 @@ def run_raw(path: Path, rounds: Sequence[OpenRound], plan: Plan,
         if position % per_transaction == 0:
             t0 = time.perf_counter_ns()
             cur.execute("BEGIN IMMEDIATE")
-        if cur.execute(SQL_OPEN, (round_.round_id,)).fetchone() is None:
+        found = cur.execute(SQL_OPEN, (round_.round_id,)).fetchone()
+        if found is None:
             raise RuntimeError(f"round {round_.round_id} is not open in the raw database")
+        _, platform, workspace, channel, season, timezone = found
         learner_id = learner_ids.get(index)
         if learner_id is None:
             ref = learner_ref(index)
@@ -329,14 +367,28 @@ def run_raw(path: Path, rounds: Sequence[OpenRound], plan: Plan,
                 SQL_LEARNER, (ref.platform, ref.user_id, ref.display_name, ref.locale, at)
             ).fetchone()[0]
         inserted = cur.execute(
-            SQL_ATTEMPT,
-            (round_.round_id, learner_id, round_.question_id, ",".join(planned.keys),
-             planned.letters, correct, at, SEASON),
+            sql_attempt,
+            (
+                round_.round_id,
+                learner_id,
+                round_.question_id,
+                ",".join(planned.keys),
+                planned.letters,
+                correct,
+                at,
+                season,
+                *((timezone,) if with_timezone else ()),
+            ),
         ).fetchone()
         if inserted is not None:
             recorded += 1
+            place = PlaceRef(platform, workspace, channel)
             histogram: Counter[tuple[str, str, int]] = Counter()
-            for scope, period in boards[planned.round_index]:
+            for scope, period in (
+                (scope, period)
+                for scope in (place.workspace_scope, place.channel_scope)
+                for period in all_period_keys(NOW, timezone, season)
+            ):
                 score, answered = cur.execute(
                     SQL_STANDING, (scope, period, learner_id, correct, 1, at)
                 ).fetchone()
@@ -362,19 +414,30 @@ def check_database(path: Path) -> Check:
     """Recount standings, histogram and question stats from the attempts."""
     conn = sqlite3.connect(path)
     try:
+        # the zone an answer was counted in: its own when the schema keeps it, else the place's
+        attempt_zone = "a.timezone, " if "timezone" in columns_of(conn, "attempts") else ""
         expected: dict[tuple[str, str, int], list[int]] = {}
         questions: dict[str, list[int]] = {}
         attempts = 0
         query = (
             "SELECT a.learner_id, a.question_id, a.correct, a.answered_at, a.season, "
-            "p.platform, p.workspace_id, p.channel_id, w.timezone "
+            f"p.platform, p.workspace_id, p.channel_id, coalesce({attempt_zone}w.timezone) "
             "FROM attempts a JOIN rounds r ON r.id = a.round_id "
             "JOIN places p ON p.id = r.place_id "
             "JOIN places w ON w.platform = p.platform AND w.workspace_id = p.workspace_id "
             "AND w.channel_id = ''"
         )
-        for learner_id, question_id, correct, answered_at, season, platform, workspace, channel, \
-                timezone in conn.execute(query):
+        for (
+            learner_id,
+            question_id,
+            correct,
+            answered_at,
+            season,
+            platform,
+            workspace,
+            channel,
+            timezone,
+        ) in conn.execute(query):
             attempts += 1
             stats = questions.setdefault(question_id, [0, 0])
             stats[0] += 1
@@ -388,23 +451,43 @@ def check_database(path: Path) -> Check:
                     row = expected.setdefault((scope, period, learner_id), [0, 0])
                     row[0] += correct
                     row[1] += 1
-        actual = {(s, p, lid): [score, answered] for s, p, lid, score, answered
-                  in conn.execute("SELECT scope, period, learner_id, score, answered FROM standings")}
-        standings_mismatches = sum(1 for k in expected.keys() | actual.keys()
-                                   if expected.get(k) != actual.get(k))
+        actual = {
+            (s, p, lid): [score, answered]
+            for s, p, lid, score, answered in conn.execute(
+                "SELECT scope, period, learner_id, score, answered FROM standings"
+            )
+        }
+        standings_mismatches = sum(
+            1 for k in expected.keys() | actual.keys() if expected.get(k) != actual.get(k)
+        )
         histogram_expected = Counter((s, p, score) for (s, p, _), (score, _) in actual.items())
-        histogram_actual = {(s, p, score): n for s, p, score, n in conn.execute(
-            "SELECT scope, period, score, learners FROM score_histogram") if n}
-        histogram_mismatches = sum(1 for k in histogram_expected.keys() | histogram_actual.keys()
-                                   if histogram_expected.get(k) != histogram_actual.get(k))
-        stats_actual = {q: [a, c] for q, a, c in conn.execute(
-            "SELECT question_id, answered, correct FROM question_stats")}
-        stats_mismatches = sum(1 for k in questions.keys() | stats_actual.keys()
-                               if questions.get(k) != stats_actual.get(k))
+        histogram_actual = {
+            (s, p, score): n
+            for s, p, score, n in conn.execute("SELECT scope, period, score, learners FROM score_histogram")
+            if n
+        }
+        histogram_mismatches = sum(
+            1
+            for k in histogram_expected.keys() | histogram_actual.keys()
+            if histogram_expected.get(k) != histogram_actual.get(k)
+        )
+        stats_actual = {
+            q: [a, c] for q, a, c in conn.execute("SELECT question_id, answered, correct FROM question_stats")
+        }
+        stats_mismatches = sum(
+            1 for k in questions.keys() | stats_actual.keys() if questions.get(k) != stats_actual.get(k)
+        )
         users = dict(conn.execute("SELECT id, user_id FROM learners").fetchall())
         by_user = {(s, p, users[lid]): (v[0], v[1]) for (s, p, lid), v in actual.items()}
-        return Check(attempts, len(actual), standings_mismatches, len(histogram_actual),
-                     histogram_mismatches, stats_mismatches, by_user)
+        return Check(
+            attempts,
+            len(actual),
+            standings_mismatches,
+            len(histogram_actual),
+            histogram_mismatches,
+            stats_mismatches,
+            by_user,
+        )
     finally:
         conn.close()
 
@@ -412,8 +495,9 @@ def check_database(path: Path) -> Check:
 # -- the benchmark ---------------------------------------------------------------------
 
 
-async def _engine_side(options: Options, per_learner: int, engine_db: Path,
-                       raw_db: Path) -> tuple[list[OpenRound], Plan, EngineRun]:
+async def _engine_side(
+    options: Options, per_learner: int, engine_db: Path, raw_db: Path
+) -> tuple[list[OpenRound], Plan, EngineRun]:
     database = Database(f"sqlite+aiosqlite:///{engine_db}")
     await upgrade(database)
     store = SqlStore(database, max_batch=options.max_batch)
@@ -435,27 +519,27 @@ def _verdict(met: bool) -> str:
 
 def _print_check(label: str, check: Check, submitted: int) -> None:
     counted = "=" if check.attempts == submitted else "!="
-    print(f"    {label:<10} attempts {check.attempts:,} {counted} submitted {submitted:,}; "
-          f"standings {check.standings_rows:,} rows, {check.standings_mismatches} differ from "
-          f"the recount; histogram {check.histogram_rows:,} rows, {check.histogram_mismatches} "
-          f"differ; question_stats {check.question_stats_mismatches} differ -> "
-          f"{'ok' if check.ok and check.attempts == submitted else 'FAILED'}")
+    print(
+        f"    {label:<10} attempts {check.attempts:,} {counted} submitted {submitted:,}; "
+        f"standings {check.standings_rows:,} rows, {check.standings_mismatches} differ from "
+        f"the recount; histogram {check.histogram_rows:,} rows, {check.histogram_mismatches} "
+        f"differ; question_stats {check.question_stats_mismatches} differ -> "
+        f"{'ok' if check.ok and check.attempts == submitted else 'FAILED'}"
+    )
 
 
 def run(options: Options) -> bool:
     """Run the benchmark, print its figures; True when the correctness checks pass."""
     per_learner = math.ceil(options.answers / options.learners)
-    channels = options.channels
-    if per_learner > channels:
-        print(f"  (raising --channels from {channels} to {per_learner}: a learner answers a "
-              "round at most once)")
-        channels = per_learner
-    options = Options(options.learners, options.answers, channels, options.seed,
-                      options.max_batch, options.workdir)
-    total = per_learner * options.learners
-    print(f"answer path: {options.learners:,} concurrent learners x {per_learner} answers = "
-          f"{total:,} answers over {channels} open channel rounds (1 workspace, "
-          f"{channels} channels), seed {options.seed}")
+    raised = per_learner > options.channels  # a learner answers a round at most once
+    if raised:
+        options = replace(options, channels=per_learner)
+    print(
+        f"answer path: {options.learners:,} concurrent learners x {per_learner} answers = "
+        f"{per_learner * options.learners:,} answers over {options.channels} open channel "
+        f"rounds (1 workspace, {options.channels} channels"
+        f"{', raised to one per answer of a learner' if raised else ''}), seed {options.seed}"
+    )
 
     with tempfile.TemporaryDirectory(prefix="quizbot-bench-") as scratch:
         folder = options.workdir or Path(scratch)
@@ -485,60 +569,103 @@ def run(options: Options) -> bool:
 
     print(f"  engine  QuizEngine.answer -> SqlStore group commit (max_batch {options.max_batch})")
     print(f"    answers/s              {engine_rate:>10,.0f}   ({submitted:,} in {engine.seconds:.2f} s)")
-    print(f"    latency p50 / p99      {p50:>10.2f} / {p99:.2f} ms   (submit -> acknowledged; "
-          f"max {ms(engine.latencies_ns, 100):.2f} ms)")
-    print(f"    mean batch size        {mean_batch:>10.1f}   ({engine.batched_answers:,} answers in "
-          f"{engine.batches:,} batches; largest {max(engine.batch_sizes, default=0)})")
-    print(f"    batch txn p50 / p99    {ms(engine.batch_ns, 50):>10.2f} / "
-          f"{ms(engine.batch_ns, 99):.2f} ms   (one group-commit transaction; "
-          f"{statistics.fmean(engine.batch_ns) / 1e3 / max(mean_batch, 1):.1f} us per answer)")
-    print(f"    outcomes               {dict(sorted(engine.outcomes.items()))}; "
-          f"verdicts differing from the plan: {engine.verdict_mismatches}")
+    print(
+        f"    latency p50 / p99      {p50:>10.2f} / {p99:.2f} ms   (submit -> acknowledged; "
+        f"max {ms(engine.latencies_ns, 100):.2f} ms)"
+    )
+    print(
+        f"    mean batch size        {mean_batch:>10.1f}   ({engine.batched_answers:,} answers in "
+        f"{engine.batches:,} batches; largest {max(engine.batch_sizes, default=0)})"
+    )
+    print(
+        f"    batch txn p50 / p99    {ms(engine.batch_ns, 50):>10.2f} / "
+        f"{ms(engine.batch_ns, 99):.2f} ms   (one group-commit transaction; "
+        f"{statistics.fmean(engine.batch_ns) / 1e3 / max(mean_batch, 1):.1f} us per answer)"
+    )
+    print(
+        f"    outcomes               {dict(sorted(engine.outcomes.items()))}; "
+        f"verdicts differing from the plan: {engine.verdict_mismatches}"
+    )
     print("  raw     sqlite3, one transaction per answer (WAL, synchronous=NORMAL)")
     print(f"    answers/s              {raw_rate:>10,.0f}   ({raw.recorded:,} in {raw.seconds:.2f} s)")
-    print(f"    txn latency p50 / p99  {ms(raw.latencies_ns, 50):>10.3f} / "
-          f"{ms(raw.latencies_ns, 99):.3f} ms   (BEGIN IMMEDIATE -> COMMIT)")
+    print(
+        f"    txn latency p50 / p99  {ms(raw.latencies_ns, 50):>10.3f} / "
+        f"{ms(raw.latencies_ns, 99):.3f} ms   (BEGIN IMMEDIATE -> COMMIT)"
+    )
     batched_rate = submitted / batched.seconds
-    print(f"  raw     the same statements, {options.max_batch} answers per transaction (group "
-          "commit by hand; for reference)")
-    print(f"    answers/s              {batched_rate:>10,.0f}   ({batched.recorded:,} in "
-          f"{batched.seconds:.2f} s; engine reaches {engine_rate / batched_rate:.2f}x of it)")
-    print(f"    txn latency p50 / p99  {ms(batched.latencies_ns, 50):>10.2f} / "
-          f"{ms(batched.latencies_ns, 99):.2f} ms")
-    print(f"  engine / raw answers/s   {ratio:>10.2f}x  (target >= {TARGET_RATIO}x: "
-          f"{_verdict(ratio >= TARGET_RATIO)})")
+    print(
+        f"  raw     the same statements, {options.max_batch} answers per transaction (group "
+        "commit by hand; for reference)"
+    )
+    print(
+        f"    answers/s              {batched_rate:>10,.0f}   ({batched.recorded:,} in "
+        f"{batched.seconds:.2f} s; engine reaches {engine_rate / batched_rate:.2f}x of it)"
+    )
+    print(
+        f"    txn latency p50 / p99  {ms(batched.latencies_ns, 50):>10.2f} / "
+        f"{ms(batched.latencies_ns, 99):.2f} ms"
+    )
+    print(
+        f"  engine / raw answers/s   {ratio:>10.2f}x  (target >= {TARGET_RATIO}x: "
+        f"{_verdict(ratio >= TARGET_RATIO)})"
+    )
     little = options.learners / engine_rate * 1e3
-    print(f"  closed loop              {little:>10.2f} ms = learners / engine answers/s: the mean "
-          f"latency it implies (Little's law); p99 <= {TARGET_P99_MS:.0f} ms needs more than "
-          f"{options.learners / TARGET_P99_MS * 1e3:,.0f} answers/s")
-    print(f"  engine p99               {p99:>10.2f} ms (target <= {TARGET_P99_MS:.0f} ms at 1,000 "
-          f"learners: {_verdict(p99 <= TARGET_P99_MS)}"
-          f"{'' if options.learners >= 1000 else f'; measured at {options.learners:,}'})")
+    print(
+        f"  closed loop              {little:>10.2f} ms = learners / engine answers/s: the mean "
+        f"latency it implies (Little's law); p99 <= {TARGET_P99_MS:.0f} ms needs more than "
+        f"{options.learners / TARGET_P99_MS * 1e3:,.0f} answers/s"
+    )
+    print(
+        f"  engine p99               {p99:>10.2f} ms (target <= {TARGET_P99_MS:.0f} ms at 1,000 "
+        f"learners: {_verdict(p99 <= TARGET_P99_MS)}"
+        f"{'' if options.learners >= 1000 else f'; measured at {options.learners:,}'})"
+    )
     print("  correctness (recounted from attempts)")
     _print_check("engine db", engine_check, submitted)
     _print_check("raw db", raw_check, submitted)
     _print_check("batched db", batched_check, submitted)
     same = engine_check.by_user == raw_check.by_user == batched_check.by_user
-    print(f"    standings of the three databases identical (by scope, period, user): "
-          f"{'ok' if same else 'FAILED'}")
+    print(
+        f"    standings of the three databases identical (by scope, period, user): "
+        f"{'ok' if same else 'FAILED'}"
+    )
     recorded = engine.outcomes.get("FeedbackCard", 0)
-    return (engine_check.ok and raw_check.ok and batched_check.ok and same and engine.verdict_mismatches == 0
-            and engine_check.attempts == submitted == recorded == raw_check.attempts)
+    return (
+        engine_check.ok
+        and raw_check.ok
+        and batched_check.ok
+        and same
+        and engine.verdict_mismatches == 0
+        and engine_check.attempts == submitted == recorded == raw_check.attempts
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, common: bool = True) -> None:
     group = parser.add_argument_group("answer path")
-    group.add_argument("--learners", type=int, default=None,
-                       help="concurrent learners, one asyncio task each (default 1000; quick 200)")
-    group.add_argument("--answers", type=int, default=None,
-                       help="answers in total, split evenly over the learners (default 20000; "
-                            "quick 2000)")
-    group.add_argument("--channels", type=int, default=None,
-                       help="channels, each with one open round (default 20; quick 10)")
-    group.add_argument("--max-batch", type=int, default=500,
-                       help="SqlStore max_batch, the group-commit cap (default 500)")
-    group.add_argument("--workdir", type=Path, default=None,
-                       help="keep engine.db and raw.db here instead of a deleted temp dir")
+    group.add_argument(
+        "--learners",
+        type=int,
+        default=None,
+        help="concurrent learners, one asyncio task each (default 1000; quick 200)",
+    )
+    group.add_argument(
+        "--answers",
+        type=int,
+        default=None,
+        help="answers in total, split evenly over the learners (default 20000; quick 2000)",
+    )
+    group.add_argument(
+        "--channels", type=int, default=None, help="channels, each with one open round (default 20; quick 10)"
+    )
+    group.add_argument(
+        "--max-batch", type=int, default=500, help="SqlStore max_batch, the group-commit cap (default 500)"
+    )
+    group.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="keep engine.db and raw.db here instead of a deleted temp dir",
+    )
     if common:
         add_common_arguments(parser)
 

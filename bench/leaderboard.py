@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import math
 import os
 import random
@@ -37,7 +38,6 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Select, case, func, select
 
@@ -47,7 +47,7 @@ from bot.engine.periods import period_key
 from bot.engine.questions import Question
 from bot.store import Database, SqlStore
 from bot.store.migrate import head_revision, upgrade_url
-from bot.store.tables import learners, score_histogram, standings
+from bot.store.tables import learners, places, score_histogram, standings
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # the engine's fixed clock
 PLATFORM = "bench"
@@ -58,10 +58,9 @@ SEASON = 1
 ROUND_SPACING = timedelta(hours=2)  # rounds follow each other, the last one before NOW
 ROUND_MINUTES = 10
 LETTERS = "ABCDEF"
-BUILD_VERSION = 2  # bump when the generated data changes, to invalidate cached files
+BUILD_VERSION = 3  # bump when the generated data changes, to invalidate cached files
 TARGET_P99_MS = 10.0
 
-T = TypeVar("T")
 
 PLACE = PlaceRef(PLATFORM, WORKSPACE, CHANNEL)
 SCOPE = PLACE.workspace_scope
@@ -115,8 +114,7 @@ def learner_ref(learner_id: int) -> LearnerRef:
 # -- building the database -------------------------------------------------------------
 
 
-def answers_per_learner(learners: int, attempts: int, rounds: int,
-                        rng: random.Random) -> list[int]:
+def answers_per_learner(learners: int, attempts: int, rounds: int, rng: random.Random) -> list[int]:
     """About attempts/learners each (sd 40 %), between 1 and 3x the mean, summing exactly."""
     mean = attempts / learners
     high = min(rounds, max(1, math.ceil(3 * mean)))
@@ -155,8 +153,13 @@ def round_spec(question: Question, opened_at: datetime, rng: random.Random) -> R
         letters = "".join(sorted(rng.sample(shown, len(question.answer))))
         if letters != right:
             wrong.add(letters)
-    return RoundSpec(question.id, "".join(order), (keys_of(right), right),
-                     tuple((keys_of(x), x) for x in sorted(wrong)), opened_at)
+    return RoundSpec(
+        question.id,
+        "".join(order),
+        (keys_of(right), right),
+        tuple((keys_of(x), x) for x in sorted(wrong)),
+        opened_at,
+    )
 
 
 def build(path: Path, options: Options) -> None:
@@ -168,8 +171,10 @@ def build(path: Path, options: Options) -> None:
     questions = load_bank().active()
     round_count = max(100, options.attempts // 1000)
     first_open = NOW - ROUND_SPACING * round_count
-    specs = [round_spec(questions[i % len(questions)], first_open + ROUND_SPACING * i, rng)
-             for i in range(round_count)]
+    specs = [
+        round_spec(questions[i % len(questions)], first_open + ROUND_SPACING * i, rng)
+        for i in range(round_count)
+    ]
     counts = answers_per_learner(options.learners, options.attempts, round_count, rng)
 
     # who answered which round, and how well: filled per round so rows go in by time
@@ -181,8 +186,13 @@ def build(path: Path, options: Options) -> None:
 
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-400000",
-                       "temp_store=MEMORY", "foreign_keys=OFF"):
+        for pragma in (
+            "journal_mode=OFF",
+            "synchronous=OFF",
+            "cache_size=-400000",
+            "temp_store=MEMORY",
+            "foreign_keys=OFF",
+        ):
             conn.execute(f"PRAGMA {pragma}")
         conn.execute("BEGIN")
         # secondary indexes are dropped during the load and recreated from their own SQL
@@ -197,23 +207,47 @@ def build(path: Path, options: Options) -> None:
             "INSERT INTO places (id, platform, workspace_id, channel_id, timezone, season, "
             "created_at) VALUES (1, ?, ?, '', ?, ?, ?), (2, ?, ?, ?, ?, ?, ?), "
             "(3, ?, ?, '', ?, ?, ?)",
-            (PLATFORM, WORKSPACE, TIMEZONE, SEASON, created,
-             PLATFORM, WORKSPACE, CHANNEL, TIMEZONE, SEASON, created,
-             PLATFORM, TIES_WORKSPACE, TIMEZONE, SEASON, created),
+            (
+                PLATFORM,
+                WORKSPACE,
+                TIMEZONE,
+                SEASON,
+                created,
+                PLATFORM,
+                WORKSPACE,
+                CHANNEL,
+                TIMEZONE,
+                SEASON,
+                created,
+                PLATFORM,
+                TIES_WORKSPACE,
+                TIMEZONE,
+                SEASON,
+                created,
+            ),
         )
         conn.executemany(
             "INSERT INTO learners (id, platform, user_id, display_name, locale, created_at) "
             "VALUES (?, ?, ?, ?, NULL, ?)",
-            ((i, PLATFORM, learner_ref(i).user_id, learner_ref(i).display_name, created)
-             for i in range(1, options.learners + 1)),
+            (
+                (i, PLATFORM, learner_ref(i).user_id, learner_ref(i).display_name, created)
+                for i in range(1, options.learners + 1)
+            ),
         )
         conn.executemany(
             "INSERT INTO rounds (id, place_id, question_id, kind, scored, option_order, "
             "opened_at, deadline, closed_at) VALUES (?, 2, ?, 'channel', 1, ?, ?, ?, ?)",
-            ((i + 1, s.question_id, s.option_order, sql_time(s.opened_at),
-              sql_time(s.opened_at + timedelta(minutes=ROUND_MINUTES)),
-              sql_time(s.opened_at + timedelta(minutes=ROUND_MINUTES)))
-             for i, s in enumerate(specs)),
+            (
+                (
+                    i + 1,
+                    s.question_id,
+                    s.option_order,
+                    sql_time(s.opened_at),
+                    sql_time(s.opened_at + timedelta(minutes=ROUND_MINUTES)),
+                    sql_time(s.opened_at + timedelta(minutes=ROUND_MINUTES)),
+                )
+                for i, s in enumerate(specs)
+            ),
         )
         score = [0] * (options.learners + 1)
         answered = [0] * (options.learners + 1)
@@ -221,6 +255,20 @@ def build(path: Path, options: Options) -> None:
         question_stats: dict[str, list[int]] = {}
 
         window = ROUND_MINUTES * 60 - 5  # answers arrive over the round's first minutes
+        columns = [
+            "round_id",
+            "learner_id",
+            "question_id",
+            "chosen_keys",
+            "chosen_letters",
+            "correct",
+            "answered_at",
+            "season",
+        ]
+        zone: tuple[str, ...] = ()  # newer schemas keep the time zone each answer counted in
+        if "timezone" in {row[1] for row in conn.execute("PRAGMA table_info(attempts)")}:
+            columns.append("timezone")
+            zone = (TIMEZONE,)
 
         def attempt_rows() -> Iterator[tuple[object, ...]]:
             for index, answers in enumerate(by_round):
@@ -229,32 +277,36 @@ def build(path: Path, options: Options) -> None:
                 stats = question_stats.setdefault(spec.question_id, [0, 0])
                 for position, (learner_id, correct) in enumerate(answers):
                     keys, letters = spec.right if correct else rng.choice(spec.wrong)
-                    at = sql_time(spec.opened_at + timedelta(
-                        seconds=1 + window * position / max(1, len(answers))))
+                    at = sql_time(
+                        spec.opened_at + timedelta(seconds=1 + window * position / max(1, len(answers)))
+                    )
                     score[learner_id] += correct
                     answered[learner_id] += 1
                     last[learner_id] = max(last[learner_id], at)
                     stats[0] += 1
                     stats[1] += correct
-                    yield (index + 1, learner_id, spec.question_id, keys, letters, correct, at,
-                           SEASON)
+                    yield (index + 1, learner_id, spec.question_id, keys, letters, correct, at, SEASON, *zone)
 
         conn.executemany(
-            "INSERT INTO attempts (round_id, learner_id, question_id, chosen_keys, "
-            "chosen_letters, correct, answered_at, season) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO attempts ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
             attempt_rows(),
         )
         conn.executemany(
             "INSERT INTO standings (scope, period, learner_id, score, answered, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            ((SCOPE, PERIOD, i, score[i], answered[i], last[i])
-             for i in range(1, options.learners + 1) if answered[i]),
+            (
+                (SCOPE, PERIOD, i, score[i], answered[i], last[i])
+                for i in range(1, options.learners + 1)
+                if answered[i]
+            ),
         )
         conn.executemany(  # the synthetic tie board: no attempts behind it
             "INSERT INTO standings (scope, period, learner_id, score, answered, updated_at) "
             "VALUES (?, ?, ?, ?, 1, ?)",
-            ((TIES_SCOPE, PERIOD, i, int(rng.random() < TIES_ACCURACY), created)
-             for i in range(1, options.learners + 1)),
+            (
+                (TIES_SCOPE, PERIOD, i, int(rng.random() < TIES_ACCURACY), created)
+                for i in range(1, options.learners + 1)
+            ),
         )
         conn.execute(
             "INSERT INTO score_histogram (scope, period, score, learners) "
@@ -273,8 +325,10 @@ def build(path: Path, options: Options) -> None:
 
 
 def database_file(options: Options) -> Path:
-    name = (f"leaderboard-l{options.learners}-a{options.attempts}-s{options.seed}"
-            f"-r{head_revision()}-v{BUILD_VERSION}.db")
+    name = (
+        f"leaderboard-l{options.learners}-a{options.attempts}-s{options.seed}"
+        f"-r{head_revision()}-v{BUILD_VERSION}.db"
+    )
     path = options.cache_dir / name
     if options.rebuild or not path.exists():
         options.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -282,8 +336,10 @@ def database_file(options: Options) -> Path:
         started = time.perf_counter()
         build(partial, options)
         partial.replace(path)
-        print(f"  built {path} in {time.perf_counter() - started:.1f} s "
-              f"({path.stat().st_size / 2**20:,.0f} MiB; cached for the next run)")
+        print(
+            f"  built {path} in {time.perf_counter() - started:.1f} s "
+            f"({path.stat().st_size / 2**20:,.0f} MiB; cached for the next run)"
+        )
     else:
         print(f"  using cached {path} (--rebuild to build it again)")
     return path
@@ -295,27 +351,60 @@ def database_file(options: Options) -> Path:
 @dataclass(frozen=True)
 class EngineResult:
     card: Timing
-    parts: list[Timing]
+    parts: list[Timing]  # per store method the card called, one sample per call
+    parts_per_card: Timing  # time spent inside store calls, per instrumented card
+    instrumented_cards: int
     cards: list[tuple[int, LeaderboardCard]]  # (viewer id, card) of the measured calls
     one_transaction: Timing  # proposed: the same statements in one read transaction
-    three_statements: Timing  # proposed: one read transaction, three statements
+    four_statements: Timing  # proposed: one read transaction, four statements
     ties_card: Timing  # the card on the synthetic tie board
 
-    @property
-    def parts_total(self) -> Timing:
-        """The six store calls of each breakdown sample, added up."""
-        return Timing("sum", [sum(calls) for calls in zip(*(p.latencies_ns for p in self.parts),
-                                                          strict=True)])
+
+Calls = list[tuple[str, int]]  # (store method, ns) of one instrumented card
+
+
+def instrument(store: SqlStore, calls: Calls) -> Callable[[], None]:
+    """Time every public coroutine method of this store instance, whatever the card
+    calls; returns the function that takes the timing off again."""
+    names = [
+        name
+        for name, _ in inspect.getmembers(type(store), inspect.iscoroutinefunction)
+        if not name.startswith("_")
+    ]
+    for name in names:
+        setattr(store, name, _timed_method(name, getattr(store, name), calls))
+
+    def undo() -> None:
+        for name in names:
+            delattr(store, name)
+
+    return undo
+
+
+def _timed_method(
+    name: str, method: Callable[..., Awaitable[object]], calls: Calls
+) -> Callable[..., Awaitable[object]]:
+    async def timed(*args: object, **kwargs: object) -> object:
+        started = time.perf_counter_ns()
+        try:
+            return await method(*args, **kwargs)
+        finally:
+            calls.append((name, time.perf_counter_ns() - started))
+
+    return timed
 
 
 def _sum_histogram(condition: ColumnElement[bool]) -> Select[int]:
     return select(func.coalesce(func.sum(score_histogram.c.learners), 0)).where(
-        score_histogram.c.scope == SCOPE, score_histogram.c.period == PERIOD, condition)
+        score_histogram.c.scope == SCOPE, score_histogram.c.period == PERIOD, condition
+    )
 
 
+SETTINGS_QUERY = select(places).where(
+    places.c.platform == PLATFORM, places.c.workspace_id == WORKSPACE, places.c.channel_id == ""
+)
 TOP_QUERY = (
-    select(standings.c.learner_id, learners.c.display_name, standings.c.score,
-           standings.c.answered)
+    select(standings.c.learner_id, learners.c.display_name, standings.c.score, standings.c.answered)
     .join(learners, learners.c.id == standings.c.learner_id)
     .where(standings.c.scope == SCOPE, standings.c.period == PERIOD)
     .order_by(standings.c.score.desc(), standings.c.answered, standings.c.learner_id)
@@ -324,108 +413,130 @@ TOP_QUERY = (
 
 
 async def card_in_one_transaction(store: SqlStore, viewer: LearnerRef) -> int:
-    """The card's six statements, as the store builds them, in one read transaction."""
+    """The card's seven statements (settings, top 10, ties, learner id, standing, rank,
+    total), built like the store builds them, in one read transaction."""
     async with store.db.read() as conn:
+        (await conn.execute(SETTINGS_QUERY)).one()
         top = (await conn.execute(TOP_QUERY)).all()
         await conn.execute(_sum_histogram(score_histogram.c.score >= top[-1].score))
-        learner_id = (await conn.execute(select(learners.c.id).where(
-            learners.c.platform == viewer.platform, learners.c.user_id == viewer.user_id
-        ))).scalar_one()
-        mine = (await conn.execute(
-            select(standings.c.score, learners.c.display_name)
-            .join(learners, learners.c.id == standings.c.learner_id)
-            .where(standings.c.scope == SCOPE, standings.c.period == PERIOD,
-                   standings.c.learner_id == learner_id)
-        )).one()
+        learner_id = (
+            await conn.execute(
+                select(learners.c.id).where(
+                    learners.c.platform == viewer.platform, learners.c.user_id == viewer.user_id
+                )
+            )
+        ).scalar_one()
+        mine = (
+            await conn.execute(
+                select(standings.c.score, learners.c.display_name)
+                .join(learners, learners.c.id == standings.c.learner_id)
+                .where(
+                    standings.c.scope == SCOPE,
+                    standings.c.period == PERIOD,
+                    standings.c.learner_id == learner_id,
+                )
+            )
+        ).one()
         above = (await conn.execute(_sum_histogram(score_histogram.c.score > mine.score))).scalar_one()
         await conn.execute(_sum_histogram(score_histogram.c.score >= 0))
     return 1 + int(above)
 
 
-async def card_in_three_statements(store: SqlStore, viewer: LearnerRef) -> int:
-    """One read transaction, three statements: top 10; the viewer's standing (found by
-    platform and user id); every histogram sum the card needs in one aggregate."""
+async def card_in_four_statements(store: SqlStore, viewer: LearnerRef) -> int:
+    """One read transaction, four statements: settings; top 10; the viewer's standing
+    (found by platform and user id); every histogram sum the card needs in one aggregate."""
     async with store.db.read() as conn:
+        (await conn.execute(SETTINGS_QUERY)).one()
         top = (await conn.execute(TOP_QUERY)).all()
-        mine = (await conn.execute(
-            select(standings.c.score, learners.c.display_name)
-            .join(learners, learners.c.id == standings.c.learner_id)
-            .where(standings.c.scope == SCOPE, standings.c.period == PERIOD,
-                   learners.c.platform == viewer.platform, learners.c.user_id == viewer.user_id)
-        )).one()
+        mine = (
+            await conn.execute(
+                select(standings.c.score, learners.c.display_name)
+                .join(learners, learners.c.id == standings.c.learner_id)
+                .where(
+                    standings.c.scope == SCOPE,
+                    standings.c.period == PERIOD,
+                    learners.c.platform == viewer.platform,
+                    learners.c.user_id == viewer.user_id,
+                )
+            )
+        ).one()
         n = score_histogram.c.learners
-        sums = (await conn.execute(
-            select(func.sum(case((score_histogram.c.score >= top[-1].score, n), else_=0)),
-                   func.sum(case((score_histogram.c.score > mine.score, n), else_=0)),
-                   func.sum(n))
-            .where(score_histogram.c.scope == SCOPE, score_histogram.c.period == PERIOD)
-        )).one()
+        sums = (
+            await conn.execute(
+                select(
+                    func.sum(case((score_histogram.c.score >= top[-1].score, n), else_=0)),
+                    func.sum(case((score_histogram.c.score > mine.score, n), else_=0)),
+                    func.sum(n),
+                ).where(score_histogram.c.scope == SCOPE, score_histogram.c.period == PERIOD)
+            )
+        ).one()
     return 1 + int(sums[1])
 
 
-async def measure_engine(path: Path, viewers: Sequence[int], warmup: int,
-                         breakdown: int) -> EngineResult:
-    """Time the card; for the first ``breakdown`` viewers also time, right after each
-    card, the store calls it makes one by one and two one-transaction variants (the
-    machine's speed can drift during a run: interleaving keeps these comparable)."""
+async def measure_engine(path: Path, viewers: Sequence[int], warmup: int, breakdown: int) -> EngineResult:
+    """Time the card. For the first ``breakdown`` viewers, right after each timed card,
+    also build the same card with every store call timed, and the two one-transaction
+    variants: the machine's speed drifts during a run, interleaving keeps them comparable."""
     store = SqlStore(Database(f"sqlite+aiosqlite:///{path}"))
     engine = QuizEngine(store, load_bank(), clock=lambda: NOW, rng=random.Random(0))
-    parts: dict[str, list[int]] = {}
 
-    async def timed(label: str, call: Awaitable[T]) -> T:
-        started = time.perf_counter_ns()
-        result = await call
-        parts.setdefault(label, []).append(time.perf_counter_ns() - started)
-        return result
-
-    async def store_calls(viewer: int) -> None:
-        top = await timed("top_standings", store.top_standings(SCOPE, PERIOD, 10))
-        await timed("count_at_least (ties)", store.count_at_least(SCOPE, PERIOD, top[-1].score))
-        learner_id = await timed("learner_id", store.learner_id(learner_ref(viewer)))
-        assert learner_id is not None
-        mine = await timed("standing_of", store.standing_of(SCOPE, PERIOD, learner_id))
-        assert mine is not None
-        await timed("count_above (rank)", store.count_above(SCOPE, PERIOD, mine.score))
-        await timed("count_at_least (total)", store.count_at_least(SCOPE, PERIOD, 0))
+    async def card_of(viewer: int, place: PlaceRef = PLACE) -> LeaderboardCard:
+        return await engine.leaderboard(place, learner_ref(viewer), period=Period.ALL)
 
     try:
         for viewer in viewers[:warmup]:
-            await engine.leaderboard(PLACE, learner_ref(viewer), period=Period.ALL)
+            await card_of(viewer)
             await card_in_one_transaction(store, learner_ref(viewer))
-            await card_in_three_statements(store, learner_ref(viewer))
+            await card_in_four_statements(store, learner_ref(viewer))
         latencies: list[int] = []
         cards: list[tuple[int, LeaderboardCard]] = []
+        per_card: list[Calls] = []
         one_txn: list[int] = []
-        three: list[int] = []
+        four: list[int] = []
         for index, viewer in enumerate(viewers[warmup:]):
             started = time.perf_counter_ns()
-            card = await engine.leaderboard(PLACE, learner_ref(viewer), period=Period.ALL)
+            card = await card_of(viewer)
             latencies.append(time.perf_counter_ns() - started)
             cards.append((viewer, card))
-            if index < breakdown:
-                await store_calls(viewer)
-                started = time.perf_counter_ns()
-                rank = await card_in_one_transaction(store, learner_ref(viewer))
-                one_txn.append(time.perf_counter_ns() - started)
-                started = time.perf_counter_ns()
-                rank3 = await card_in_three_statements(store, learner_ref(viewer))
-                three.append(time.perf_counter_ns() - started)
-                if not rank == rank3 == card.viewer_rank:
-                    raise AssertionError(f"ranks differ for viewer {viewer}")
-        ties: list[int] = []
-        tie_viewers = viewers[warmup:][:300]
-        for index, viewer in enumerate([*viewers[:20], *tie_viewers]):
+            if index >= breakdown:
+                continue
+            calls: Calls = []
+            undo = instrument(store, calls)
+            try:
+                await card_of(viewer)
+            finally:
+                undo()
+            per_card.append(calls)
             started = time.perf_counter_ns()
-            await engine.leaderboard(TIES_PLACE, learner_ref(viewer), period=Period.ALL)
+            rank = await card_in_one_transaction(store, learner_ref(viewer))
+            one_txn.append(time.perf_counter_ns() - started)
+            started = time.perf_counter_ns()
+            rank4 = await card_in_four_statements(store, learner_ref(viewer))
+            four.append(time.perf_counter_ns() - started)
+            if not rank == rank4 == card.viewer_rank:
+                raise AssertionError(f"ranks differ for viewer {viewer}")
+        ties: list[int] = []
+        for index, viewer in enumerate([*viewers[:20], *viewers[warmup:][:300]]):
+            started = time.perf_counter_ns()
+            await card_of(viewer, TIES_PLACE)
             if index >= 20:
                 ties.append(time.perf_counter_ns() - started)
     finally:
         await store.close()
-    return EngineResult(Timing("engine card", latencies),
-                        [Timing(k, v) for k, v in parts.items()], cards,
-                        Timing("1 read transaction, same 6 statements", one_txn),
-                        Timing("1 read transaction, 3 statements", three),
-                        Timing("tie board card", ties))
+    by_method: dict[str, list[int]] = {}
+    for calls in per_card:
+        for name, ns in calls:
+            by_method.setdefault(name, []).append(ns)
+    return EngineResult(
+        Timing("engine card", latencies),
+        [Timing(name, ns) for name, ns in by_method.items()],
+        Timing("in store calls", [sum(ns for _, ns in calls) for calls in per_card]),
+        len(per_card),
+        cards,
+        Timing("1 read transaction, same 7 statements", one_txn),
+        Timing("1 read transaction, 4 statements", four),
+        Timing("tie board card", ties),
+    )
 
 
 RANK_SQL = (
@@ -440,21 +551,22 @@ TOP_SQL = (
     "GROUP BY a.learner_id ORDER BY score DESC, answered, a.learner_id LIMIT 10"
 )
 # the statements QuizEngine.leaderboard makes through the store, written by hand
-CARD_SQL = (
-    ("SELECT s.learner_id, l.display_name, s.score, s.answered FROM standings s "
-     "JOIN learners l ON l.id = s.learner_id WHERE s.scope = ? AND s.period = ? "
-     "ORDER BY s.score DESC, s.answered, s.learner_id LIMIT 10", "top"),
-    ("SELECT id FROM learners WHERE platform = ? AND user_id = ?", "learner"),
-    ("SELECT coalesce(sum(learners), 0) FROM score_histogram WHERE scope = ? AND period = ? "
-     "AND score >= ?", "tied"),
-    ("SELECT s.learner_id, l.display_name, s.score, s.answered FROM standings s "
-     "JOIN learners l ON l.id = s.learner_id WHERE s.scope = ? AND s.period = ? "
-     "AND s.learner_id = ?", "mine"),
-    ("SELECT coalesce(sum(learners), 0) FROM score_histogram WHERE scope = ? AND period = ? "
-     "AND score > ?", "above"),
-    ("SELECT coalesce(sum(learners), 0) FROM score_histogram WHERE scope = ? AND period = ? "
-     "AND score >= 0", "total"),
-)
+SQL = {
+    "settings": "SELECT * FROM places WHERE platform = ? AND workspace_id = ? AND channel_id = ''",
+    "top": "SELECT s.learner_id, l.display_name, s.score, s.answered FROM standings s "
+    "JOIN learners l ON l.id = s.learner_id WHERE s.scope = ? AND s.period = ? "
+    "ORDER BY s.score DESC, s.answered, s.learner_id LIMIT 10",
+    "learner": "SELECT id FROM learners WHERE platform = ? AND user_id = ?",
+    "tied": "SELECT coalesce(sum(learners), 0) FROM score_histogram WHERE scope = ? "
+    "AND period = ? AND score >= ?",
+    "mine": "SELECT s.learner_id, l.display_name, s.score, s.answered FROM standings s "
+    "JOIN learners l ON l.id = s.learner_id WHERE s.scope = ? AND s.period = ? "
+    "AND s.learner_id = ?",
+    "above": "SELECT coalesce(sum(learners), 0) FROM score_histogram WHERE scope = ? "
+    "AND period = ? AND score > ?",
+    "total": "SELECT coalesce(sum(learners), 0) FROM score_histogram WHERE scope = ? "
+    "AND period = ? AND score >= 0",
+}
 
 
 def naive_rank(conn: sqlite3.Connection, viewer: int) -> int:
@@ -464,29 +576,29 @@ def naive_rank(conn: sqlite3.Connection, viewer: int) -> int:
 
 def maintained_rank(conn: sqlite3.Connection, viewer: int) -> int:
     """The engine's way, by hand: the viewer's standing, then a histogram sum."""
-    score = conn.execute(CARD_SQL[3][0], (SCOPE, PERIOD, viewer)).fetchone()[2]
-    return 1 + int(conn.execute(CARD_SQL[4][0], (SCOPE, PERIOD, score)).fetchone()[0])
+    score = conn.execute(SQL["mine"], (SCOPE, PERIOD, viewer)).fetchone()[2]
+    return 1 + int(conn.execute(SQL["above"], (SCOPE, PERIOD, score)).fetchone()[0])
 
 
 def naive_top(conn: sqlite3.Connection) -> list[tuple[str, int]]:
-    return [(name, score) for _, name, score, _ in
-            conn.execute(TOP_SQL, (PLATFORM, WORKSPACE, SEASON))]
+    return [(name, score) for _, name, score, _ in conn.execute(TOP_SQL, (PLATFORM, WORKSPACE, SEASON))]
 
 
 def maintained_top(conn: sqlite3.Connection, scope: str = SCOPE) -> list[tuple[str, int]]:
-    return [(name, score) for _, name, score, _ in conn.execute(CARD_SQL[0][0], (scope, PERIOD))]
+    return [(name, score) for _, name, score, _ in conn.execute(SQL["top"], (scope, PERIOD))]
 
 
 def raw_card(conn: sqlite3.Connection, viewer: int) -> None:
     """The engine's six statements on one plain sqlite3 connection, one transaction."""
     conn.execute("BEGIN")
-    top = conn.execute(CARD_SQL[0][0], (SCOPE, PERIOD)).fetchall()
+    conn.execute(SQL["settings"], (PLATFORM, WORKSPACE)).fetchone()
+    top = conn.execute(SQL["top"], (SCOPE, PERIOD)).fetchall()
     ref = learner_ref(viewer)
-    learner_id = conn.execute(CARD_SQL[1][0], (ref.platform, ref.user_id)).fetchone()[0]
-    conn.execute(CARD_SQL[2][0], (SCOPE, PERIOD, top[-1][2])).fetchone()
-    mine = conn.execute(CARD_SQL[3][0], (SCOPE, PERIOD, learner_id)).fetchone()
-    conn.execute(CARD_SQL[4][0], (SCOPE, PERIOD, mine[2])).fetchone()
-    conn.execute(CARD_SQL[5][0], (SCOPE, PERIOD)).fetchone()
+    learner_id = conn.execute(SQL["learner"], (ref.platform, ref.user_id)).fetchone()[0]
+    conn.execute(SQL["tied"], (SCOPE, PERIOD, top[-1][2])).fetchone()
+    mine = conn.execute(SQL["mine"], (SCOPE, PERIOD, learner_id)).fetchone()
+    conn.execute(SQL["above"], (SCOPE, PERIOD, mine[2])).fetchone()
+    conn.execute(SQL["total"], (SCOPE, PERIOD)).fetchone()
     conn.execute("COMMIT")
 
 
@@ -515,8 +627,9 @@ class Baselines:
     learners_on_board: int
 
 
-def measure_baselines(path: Path, engine: EngineResult, viewers: Sequence[int],
-                      group_calls: int) -> Baselines:
+def measure_baselines(
+    path: Path, engine: EngineResult, viewers: Sequence[int], group_calls: int
+) -> Baselines:
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA query_only=ON")
@@ -531,98 +644,154 @@ def measure_baselines(path: Path, engine: EngineResult, viewers: Sequence[int],
         ties_on_board, ties_at_top = conn.execute(
             "SELECT COUNT(*), SUM(score = (SELECT MAX(score) FROM standings WHERE scope = ?1 "
             "AND period = ?2)) FROM standings WHERE scope = ?1 AND period = ?2",
-            (TIES_SCOPE, PERIOD)).fetchone()
+            (TIES_SCOPE, PERIOD),
+        ).fetchone()
         top_rows: list[list[tuple[str, int]]] = []
-        top_n = timed_sync("naive", viewers[:group_calls],
-                           lambda _: top_rows.append(naive_top(conn)))
+        top_n = timed_sync("naive", viewers[:group_calls], lambda _: top_rows.append(naive_top(conn)))
         checked = engine.cards[:200]
-        rank_errors = sum(1 for viewer, card in checked
-                          if card.viewer_rank != naive_rank(conn, viewer))
+        rank_errors = sum(1 for viewer, card in checked if card.viewer_rank != naive_rank(conn, viewer))
         card_top = [(e.display_name, e.score) for e in engine.cards[0][1].entries]
-        on_board = conn.execute("SELECT COUNT(*) FROM standings WHERE scope = ? AND period = ?",
-                                (SCOPE, PERIOD)).fetchone()[0]
+        on_board = conn.execute(
+            "SELECT COUNT(*) FROM standings WHERE scope = ? AND period = ?", (SCOPE, PERIOD)
+        ).fetchone()[0]
     finally:
         conn.close()
-    return Baselines(raw, rank_m, rank_n, top_m, top_n, ties_top, ties_on_board, ties_at_top,
-                     rank_errors, len(checked), top_rows[0] == card_top, on_board)
+    return Baselines(
+        raw,
+        rank_m,
+        rank_n,
+        top_m,
+        top_n,
+        ties_top,
+        ties_on_board,
+        ties_at_top,
+        rank_errors,
+        len(checked),
+        top_rows[0] == card_top,
+        on_board,
+    )
 
 
 def run(options: Options) -> bool:
     """Build or reuse the database, print the figures; True when the checks pass."""
-    print(f"leaderboard: {options.learners:,} learners, {options.attempts:,} attempts, board "
-          f"{SCOPE!r} / {PERIOD!r} (Period.ALL), seed {options.seed}")
+    print(
+        f"leaderboard: {options.learners:,} learners, {options.attempts:,} attempts, board "
+        f"{SCOPE!r} / {PERIOD!r} (Period.ALL), seed {options.seed}"
+    )
     path = database_file(options)
     rng = random.Random(options.seed + 1)
     viewers = [rng.randint(1, options.learners) for _ in range(options.warmup + options.calls)]
-    engine = asyncio.run(measure_engine(path, viewers, options.warmup,
-                                       min(500, options.calls)))
-    measured = viewers[options.warmup:]
+    engine = asyncio.run(measure_engine(path, viewers, options.warmup, min(500, options.calls)))
+    measured = viewers[options.warmup :]
     base = measure_baselines(path, engine, measured, 3 if options.learners <= 20_000 else 5)
 
     card = engine.card
-    print(f"  engine  QuizEngine.leaderboard(top 10 + viewer rank): {len(measured):,} calls after "
-          f"{options.warmup:,} warm-up, one at a time, random viewers")
-    print(f"    card p50 / p99              {card.ms(50):>9.3f} / {card.ms(99):.3f} ms  "
-          f"(max {card.ms(100):.2f} ms; target p99 <= {TARGET_P99_MS:.0f} ms: "
-          f"{'met' if card.ms(99) <= TARGET_P99_MS else 'NOT MET'})")
-    print(f"    its store calls, each its own read transaction, p50 / p99 "
-          f"({len(engine.parts[0].latencies_ns)} samples):")
+    print(
+        f"  engine  QuizEngine.leaderboard(top 10 + viewer rank): {len(measured):,} calls after "
+        f"{options.warmup:,} warm-up, one at a time, random viewers"
+    )
+    print(
+        f"    card p50 / p99              {card.ms(50):>9.3f} / {card.ms(99):.3f} ms  "
+        f"(max {card.ms(100):.2f} ms; target p99 <= {TARGET_P99_MS:.0f} ms: "
+        f"{'met' if card.ms(99) <= TARGET_P99_MS else 'NOT MET'})"
+    )
+    cards_n = engine.instrumented_cards
+    print(
+        f"    store calls the card makes, each its own read transaction, p50 / p99 per call "
+        f"({cards_n} cards timed call by call):"
+    )
     for part in engine.parts:
-        print(f"      {part.label:<25} {part.ms(50):>9.3f} / {part.ms(99):.3f} ms")
-    print(f"      {'sum of the 6':<25} {engine.parts_total.ms(50):>9.3f} / "
-          f"{engine.parts_total.ms(99):.3f} ms")
+        label = f"{part.label} x{len(part.latencies_ns) / cards_n:g}"
+        print(f"      {label:<40} {part.ms(50):>9.3f} / {part.ms(99):.3f} ms")
+    inside = engine.parts_per_card
+    print(f"      {'all of them, per card':<40} {inside.ms(50):>9.3f} / {inside.ms(99):.3f} ms")
     print("    the same card built other ways, p50 / p99 (proposals; not what the engine does)")
-    for timing in (engine.one_transaction, engine.three_statements):
-        print(f"      {timing.label:<40} {timing.ms(50):>9.3f} / {timing.ms(99):.3f} ms  "
-              f"({card.ms(50) / timing.ms(50):.1f}x faster at p50)")
-    print(f"      {'same 6 statements, raw sqlite3, 1 txn':<40} {base.raw_card.ms(50):>9.3f} / "
-          f"{base.raw_card.ms(99):.3f} ms  (the floor without SQLAlchemy + aiosqlite)")
+    for timing in (engine.one_transaction, engine.four_statements):
+        print(
+            f"      {timing.label:<40} {timing.ms(50):>9.3f} / {timing.ms(99):.3f} ms  "
+            f"({card.ms(50) / timing.ms(50):.1f}x faster at p50)"
+        )
+    print(
+        f"      {'same 7 statements, raw sqlite3, 1 txn':<40} {base.raw_card.ms(50):>9.3f} / "
+        f"{base.raw_card.ms(99):.3f} ms  (the floor without SQLAlchemy + aiosqlite)"
+    )
     print("  baselines (raw sqlite3 on the same file, one call at a time), p50 / p99")
     rows = (
-        ("viewer rank", base.maintained_rank, "standing + histogram sum (what the engine does)",
-         base.naive_rank, "naive 1 + COUNT(*) over standings"),
-        ("top 10", base.maintained_top, "ORDER BY on the standings index (the engine's)",
-         base.naive_top, "naive GROUP BY over attempts"),
+        (
+            "viewer rank",
+            base.maintained_rank,
+            "standing + histogram sum (what the engine does)",
+            base.naive_rank,
+            "naive 1 + COUNT(*) over standings",
+        ),
+        (
+            "top 10",
+            base.maintained_top,
+            "ORDER BY on the standings index (the engine's)",
+            base.naive_top,
+            "naive GROUP BY over attempts",
+        ),
     )
     for what, maintained, m_label, naive, n_label in rows:
         print(f"    {what:<12} {m_label:<48} {maintained.ms(50):>9.3f} / {maintained.ms(99):.3f} ms")
-        print(f"    {'':<12} {n_label:<48} {naive.ms(50):>9.3f} / {naive.ms(99):.3f} ms  "
-              f"({len(naive.latencies_ns)} calls)")
-        print(f"    {'':<12} ratio naive / maintained query {naive.ms(50) / maintained.ms(50):,.1f}x;"
-              f" naive / whole engine card {naive.ms(50) / card.ms(50):,.2f}x (p50)")
+        print(
+            f"    {'':<12} {n_label:<48} {naive.ms(50):>9.3f} / {naive.ms(99):.3f} ms  "
+            f"({len(naive.latencies_ns)} calls)"
+        )
+        print(
+            f"    {'':<12} ratio naive / maintained query {naive.ms(50) / maintained.ms(50):,.1f}x;"
+            f" naive / whole engine card {naive.ms(50) / card.ms(50):,.2f}x (p50)"
+        )
     ties = engine.ties_card
-    print(f"  tie-heavy board (synthetic workspace {TIES_SCOPE!r}: {base.ties_on_board:,} learners "
-          f"answered once, {base.ties_at_top:,} share the top score)")
-    print(f"    engine card p50 / p99       {ties.ms(50):>9.3f} / {ties.ms(99):.3f} ms  "
-          f"({len(ties.latencies_ns)} calls; target p99 <= {TARGET_P99_MS:.0f} ms: "
-          f"{'met' if ties.ms(99) <= TARGET_P99_MS else 'NOT MET'})")
-    print(f"    its top-10 statement alone, raw sqlite3  {base.ties_top.ms(50):.3f} / "
-          f"{base.ties_top.ms(99):.3f} ms  (vs {base.maintained_top.ms(50):.3f} ms on the "
-          "realistic board: ties are sorted, not read from the index)")
+    print(
+        f"  tie-heavy board (synthetic workspace {TIES_SCOPE!r}: {base.ties_on_board:,} learners "
+        f"answered once, {base.ties_at_top:,} share the top score)"
+    )
+    print(
+        f"    engine card p50 / p99       {ties.ms(50):>9.3f} / {ties.ms(99):.3f} ms  "
+        f"({len(ties.latencies_ns)} calls; target p99 <= {TARGET_P99_MS:.0f} ms: "
+        f"{'met' if ties.ms(99) <= TARGET_P99_MS else 'NOT MET'})"
+    )
+    print(
+        f"    its top-10 statement alone, raw sqlite3  {base.ties_top.ms(50):.3f} / "
+        f"{base.ties_top.ms(99):.3f} ms  (vs {base.maintained_top.ms(50):.3f} ms on the "
+        "realistic board: ties are sorted, not read from the index)"
+    )
     totals = {c.total_learners for _, c in engine.cards}
     ok = not base.rank_errors and base.top_matches and totals == {base.learners_on_board}
-    print(f"  correctness: viewer rank = naive COUNT(*) rank for {base.checked} cards "
-          f"({base.rank_errors} differ); top 10 = GROUP BY top 10: "
-          f"{'yes' if base.top_matches else 'NO'}; total learners {sorted(totals)} = "
-          f"{base.learners_on_board:,} on the board -> {'ok' if ok else 'FAILED'}")
+    print(
+        f"  correctness: viewer rank = naive COUNT(*) rank for {base.checked} cards "
+        f"({base.rank_errors} differ); top 10 = GROUP BY top 10: "
+        f"{'yes' if base.top_matches else 'NO'}; total learners {sorted(totals)} = "
+        f"{base.learners_on_board:,} on the board -> {'ok' if ok else 'FAILED'}"
+    )
     return ok
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, common: bool = True) -> None:
     group = parser.add_argument_group("leaderboard")
-    group.add_argument("--board-learners", type=int, default=None,
-                       help="learners on the board (default 100000; quick 10000)")
-    group.add_argument("--board-attempts", type=int, default=None,
-                       help="attempts in the database (default 2000000; quick 200000)")
-    group.add_argument("--calls", type=int, default=None,
-                       help="timed leaderboard calls (default 2000; quick 300)")
-    group.add_argument("--warmup", type=int, default=None,
-                       help="untimed calls first (default 200; quick 50)")
-    group.add_argument("--rebuild", action="store_true",
-                       help="build the leaderboard database again even if cached")
-    group.add_argument("--cache-dir", type=Path,
-                       default=Path(tempfile.gettempdir()) / "quizbot-bench",
-                       help="where built databases are cached (default <tmp>/quizbot-bench)")
+    group.add_argument(
+        "--board-learners", type=int, default=None, help="learners on the board (default 100000; quick 10000)"
+    )
+    group.add_argument(
+        "--board-attempts",
+        type=int,
+        default=None,
+        help="attempts in the database (default 2000000; quick 200000)",
+    )
+    group.add_argument(
+        "--calls", type=int, default=None, help="timed leaderboard calls (default 2000; quick 300)"
+    )
+    group.add_argument("--warmup", type=int, default=None, help="untimed calls first (default 200; quick 50)")
+    group.add_argument(
+        "--rebuild", action="store_true", help="build the leaderboard database again even if cached"
+    )
+    group.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "quizbot-bench",
+        help="where built databases are cached (default <tmp>/quizbot-bench)",
+    )
     if common:
         add_common_arguments(parser)
 

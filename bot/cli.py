@@ -73,7 +73,7 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from bot.adapters.console import render
+    from bot.adapters import plaintext as render
     from bot.adapters.console.play import TERMINAL, terminal_learner
     from bot.engine import Period, Scope
 
@@ -92,7 +92,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from bot.adapters.console import render
+    from bot.adapters import plaintext as render
     from bot.adapters.console.play import TERMINAL, terminal_learner
 
     async def action(app: Any) -> int:
@@ -267,17 +267,56 @@ def cmd_questions_regrade(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from bot.adapters.discord.settings import load_discord_settings
+
     settings = _settings()
-    if not any(key in settings.extra for key in ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_CLIENT_ID")):
+    try:
+        discord_settings = load_discord_settings(settings.extra)
+    except SettingsError as error:
+        print(f"quizbot: configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if discord_settings is None:
         print(
-            "quizbot run: no platform is configured. Set DISCORD_TOKEN (Discord) or "
-            "SLACK_BOT_TOKEN / SLACK_CLIENT_ID (Slack) in the environment or .env.\n"
+            "quizbot run: no platform is configured. Set DISCORD_TOKEN (Discord) in the environment "
+            "or .env; Slack support uses SLACK_BOT_TOKEN / SLACK_CLIENT_ID.\n"
             "To try the bot without any token, run: quizbot play",
             file=sys.stderr,
         )
         return EXIT_USAGE
-    print("quizbot run: the Discord and Slack adapters are not part of this version yet.", file=sys.stderr)
-    return EXIT_USAGE
+
+    async def serve(app: Any) -> int:
+        import signal
+
+        from bot.adapters.discord.client import run_discord
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await run_discord(app.engine, discord_settings, stop)
+        return 0
+
+    return _run(_with_app(args, serve))
+
+
+def cmd_discord_invite_url(args: argparse.Namespace) -> int:
+    from bot.adapters.discord.client import invite_url
+    from bot.adapters.discord.settings import load_discord_settings
+
+    try:
+        discord_settings = load_discord_settings(_settings().extra)
+    except SettingsError as error:
+        print(f"quizbot: configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if discord_settings is None:
+        print("quizbot: set DISCORD_TOKEN first (the invite URL is built from the bot's id)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        print(invite_url(discord_settings))
+    except SettingsError as error:
+        print(f"quizbot: configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
 
 
 def _whole(low: int, high: int) -> Callable[[str], int]:
@@ -337,6 +376,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the Discord and/or Slack adapters configured in the environment.",
     )
     run.set_defaults(handler=cmd_run)
+
+    discord_cmd = commands.add_parser("discord", help="Discord tools", description="Discord tools.")
+    discord_commands = discord_cmd.add_subparsers(dest="discord_command", metavar="ACTION", required=True)
+    discord_commands.add_parser(
+        "invite-url",
+        help="the URL that adds the bot to a server",
+        description="Print the OAuth2 URL that adds the bot to a server, with the permissions it uses.",
+    ).set_defaults(handler=cmd_discord_invite_url)
 
     db = commands.add_parser("db", help="database maintenance", description="Database maintenance.")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-from bot.engine.model import Period, Scope
+from bot.engine.model import Period, PlaceRef, Scope
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,7 @@ class FeedbackCard:
     why: str
     references: tuple[str, ...]
     locale: str
+    session_id: int | None = None  # set for practice: the adapter offers "Next"
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ class RevealCard:
     references: tuple[str, ...]
     message_ref: str | None
     locale: str
+    place: PlaceRef | None = None  # where to post it when the question's message is unknown
 
 
 @dataclass(frozen=True)

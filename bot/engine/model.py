@@ -75,6 +75,7 @@ class PlaceSettings:
     round_minutes: int = 10
     season: int = 1
     season_started_at: datetime | None = None
+    organiser_role: str | None = None
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,11 @@ def validate_setting(name: str, value: object) -> object:
         if type(value) is not int or not MIN_ROUND_MINUTES <= value <= MAX_ROUND_MINUTES:
             raise SettingRejected(name, value, "a whole number of minutes from 1 to 1440")
         return value
-    raise SettingRejected(name, value, "one of timezone, locale, feedback, round_minutes")
+    if name == "organiser_role":
+        if value is not None and not (isinstance(value, str) and 0 < len(value) <= 64):
+            raise SettingRejected(name, value, "a role id, or nothing to clear it")
+        return value
+    raise SettingRejected(name, value, "one of timezone, locale, feedback, round_minutes, organiser_role")
 
 
 def boards_of_attempt(attempt: ScoredAttempt) -> tuple[tuple[str, str], ...]:
@@ -372,7 +376,13 @@ class QuizEngine:
             why=question.text(locale).why,
             references=question.references,
             locale=locale,
+            session_id=round_.session_id,
         )
+
+    async def close_open(self, place: PlaceRef) -> RevealCard | None:
+        """Close the channel's open round now (an organiser's command); None if none is open."""
+        existing = await self.store.open_channel_round(place)
+        return await self.close(existing.id) if existing is not None else None
 
     async def close(self, round_id: int) -> RevealCard | None:
         """Close a round and build its reveal; None if it was already closed."""
@@ -384,10 +394,13 @@ class QuizEngine:
         settings = await self.settings(round_.place)
         return self._reveal(round_, attempts, self.place_locale(settings))
 
-    async def close_due(self, limit: int = 100) -> list[RevealCard]:
-        """Close every round whose deadline passed (also those left open by a restart)."""
+    async def close_due(self, limit: int = 100, platform: str | None = None) -> list[RevealCard]:
+        """Close every round whose deadline passed (also those left open by a restart).
+
+        Each adapter passes its own platform: it can only post the reveals of its rounds.
+        """
         reveals = []
-        for round_id in await self.store.due_rounds(self.clock(), limit):
+        for round_id in await self.store.due_rounds(self.clock(), limit, platform):
             reveal = await self.close(round_id)
             if reveal is not None:
                 reveals.append(reveal)
@@ -422,6 +435,7 @@ class QuizEngine:
             references=question.references,
             message_ref=round_.message_ref,
             locale=locale,
+            place=round_.place,
         )
 
     # -- personal sessions ------------------------------------------------------------
@@ -595,6 +609,20 @@ class QuizEngine:
             raise EngineError(f"no question {question_id}")
         text = (comment or "").strip()[:MAX_FLAG_COMMENT] or None
         await self.store.add_flag(learner, question_id, FlagReason(reason), text, round_id, self.clock())
+
+    async def flag_round(
+        self,
+        learner: LearnerRef,
+        round_id: int,
+        reason: FlagReason = FlagReason.WRONG,
+        comment: str | None = None,
+    ) -> str | None:
+        """Flag the question a round asked (a Report button); returns its id, None if unknown."""
+        round_ = await self._round(round_id)
+        if round_ is None:
+            return None
+        await self.flag_question(learner, round_.question_id, reason, comment, round_id)
+        return round_.question_id
 
     async def open_flags(self) -> list[FlagSummary]:
         return await self.store.flag_summaries()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, case, delete, func, or_, select, text, update
+from sqlalchemy import Row, and_, bindparam, case, delete, func, or_, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -58,6 +58,7 @@ SETTING_COLUMNS = {
     "timezone": "timezone",
     "feedback": "feedback_mode",
     "round_minutes": "round_minutes",
+    "organiser_role": "organiser_role",
 }
 
 
@@ -134,6 +135,7 @@ class SqlStore:
             round_minutes=row.round_minutes,
             season=row.season,
             season_started_at=row.season_started_at,
+            organiser_role=row.organiser_role,
         )
 
     async def place_settings(self, place: PlaceRef) -> PlaceSettings:
@@ -277,10 +279,12 @@ class SqlStore:
         async with self.db.read() as conn:
             return {qid: n for qid, n in (await conn.execute(query)).all()}
 
-    async def due_rounds(self, now: datetime, limit: int = 100) -> list[int]:
+    async def due_rounds(self, now: datetime, limit: int = 100, platform: str | None = None) -> list[int]:
         query = (
             select(rounds.c.id)
+            .join(places, places.c.id == rounds.c.place_id)
             .where(rounds.c.closed_at.is_(None), rounds.c.deadline <= now)
+            .where(places.c.platform == platform if platform is not None else true())
             .order_by(rounds.c.deadline)
             .limit(limit)
         )

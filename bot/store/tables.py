@@ -79,6 +79,7 @@ places = Table(
     Column("round_minutes", Integer, nullable=False, server_default="10"),
     Column("season", Integer, nullable=False, server_default="1"),
     Column("season_started_at", UTCDateTime),
+    Column("organiser_role", String(64)),  # a role (Discord) whose members may run organiser commands
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("platform", "workspace_id", "channel_id"),
 )

@@ -496,6 +496,7 @@ class FakeDiscord:
         self._attachments: dict[int, _Upload] = {}
         self._commands: dict[int | None, list[JSON]] = {}  # guild id (None: global) → commands
         self._faults: list[_Fault] = []
+        self._opened_commands: set[tuple[str, int | None]] = set()
         self._delays: list[_Fault] = []
         self._connections: list[_Connection] = []
         self._sessions: dict[str, _Session] = {}
@@ -1268,8 +1269,14 @@ class FakeDiscord:
         data |= {"guild_id": command["guild_id"]} if "guild_id" in command else {}
         data |= {"resolved": resolved} if resolved else {}
         permissions = self._member_permissions(user_id, channel, member_permissions)
-        self._check_visible(command, channel, permissions)
+        if (name, channel.guild_id) not in self._opened_commands:
+            self._check_visible(command, channel, permissions)
         return await self._send_interaction(APPLICATION_COMMAND, data, user_id, channel, locale, permissions)
+
+    def open_command_to_everyone(self, name: str, guild_id: int | None = None) -> None:
+        """What a server admin can do in Server Settings → Integrations: override a command's
+        default member permissions, so the bot's own run-time check is all that is left."""
+        self._opened_commands.add((name, guild_id or self.guild.id))
 
     def _find_command(self, name: str, guild_id: int | None) -> JSON:
         for scope in [guild_id, None] if guild_id else [None]:

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import TextIO
 
-from bot.adapters.console import render
+from bot.adapters import plaintext as render
 from bot.engine import AnswerRefused, FeedbackCard, LearnerRef, PlaceRef, QuestionCard, QuizEngine
 from bot.engine.cards import RecordedCard
 from bot.engine.locale import resolve_locale

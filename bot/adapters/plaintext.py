@@ -1,4 +1,4 @@
-"""Cards as plain text for a terminal (and for anything else that shows plain text)."""
+"""Cards as plain text: the terminal shows these, and chat adapters reuse their wording."""
 
 from __future__ import annotations
 

@@ -1,0 +1,224 @@
+"""The discord.py client: connects, syncs the commands, posts rounds and closes them.
+
+Posting and closing use the bot's own channel access, never an interaction token (those
+expire after 15 minutes); every post carries a nonce so that a retried request after a
+lost response does not post twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+
+from bot.adapters.discord import render
+from bot.adapters.discord.commands import Quiz, QuizAdmin
+from bot.adapters.discord.components import DYNAMIC_ITEMS, AnswerButton, AnswerSelect
+from bot.adapters.discord.interactions import apologise
+from bot.adapters.discord.settings import DiscordSettings
+from bot.adapters.discord.translations import QuizTranslator
+from bot.engine import QuestionCard, QuizEngine, RevealCard
+
+log = logging.getLogger(__name__)
+
+CLOSE_INTERVAL_SECONDS = 5.0
+# what the bot needs in a channel, and nothing more (no privileged intents either)
+BOT_PERMISSIONS = discord.Permissions(
+    view_channel=True, send_messages=True, embed_links=True, read_message_history=True
+)
+
+
+def point_at(settings: DiscordSettings) -> None:
+    """Send REST and gateway traffic to a proxy or a test server when configured."""
+    if settings.api_base_url:
+        discord.http.Route.BASE = settings.api_base_url
+    if settings.gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+
+
+def invite_url(settings: DiscordSettings) -> str:
+    return discord.utils.oauth_url(
+        settings.application_id, permissions=BOT_PERMISSIONS, scopes=("bot", "applications.commands")
+    )
+
+
+class QuizClientMixin:
+    """The quiz behaviour, shared by the plain and the sharded client."""
+
+    engine: QuizEngine
+    quiz_settings: DiscordSettings
+    tree: app_commands.CommandTree[Any]
+    close_interval: float
+    _closer: asyncio.Task[None] | None
+
+    def _setup_quiz(self, engine: QuizEngine, settings: DiscordSettings, close_interval: float) -> None:
+        self.engine = engine
+        self.quiz_settings = settings
+        self.close_interval = close_interval
+        self._closer = None
+        self.tree = app_commands.CommandTree(self)
+        self.tree.add_command(Quiz())
+        self.tree.add_command(QuizAdmin())
+        self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
+        self.ready = asyncio.Event()
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(*DYNAMIC_ITEMS)  # type: ignore[attr-defined]
+        await self.tree.set_translator(QuizTranslator())
+        if self.quiz_settings.guild_ids:
+            for guild_id in self.quiz_settings.guild_ids:
+                guild = discord.Object(guild_id)
+                self.tree.copy_global_to(guild=guild)
+                await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+        self._closer = asyncio.get_running_loop().create_task(self._close_due_rounds(), name="discord-closer")
+
+    async def on_ready(self) -> None:
+        log.info("discord adapter ready as %s", getattr(self, "user", "?"))
+        self.ready.set()
+
+    async def close(self) -> None:
+        if self._closer is not None:
+            self._closer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._closer
+        await super().close()  # type: ignore[misc]
+
+    async def _on_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        if isinstance(error, app_commands.CheckFailure):
+            return  # the check already told the member why
+        log.error(
+            "command %s failed (guild %s, channel %s, user %s)",
+            interaction.command.qualified_name if interaction.command else "?",
+            interaction.guild_id,
+            interaction.channel_id,
+            interaction.user.id,
+            exc_info=error,
+        )
+        await apologise(interaction)
+
+    def _channel(self, channel_id: int) -> discord.PartialMessageable:
+        return self.get_partial_messageable(channel_id)  # type: ignore[attr-defined, no-any-return]
+
+    async def post_question(self, channel_id: int, card: QuestionCard) -> discord.Message:
+        """Post a round's question (after the reveal of any round it replaced)."""
+        if card.previous_reveal is not None:
+            await self.publish_reveal(card.previous_reveal)
+        message = await self._channel(channel_id).send(
+            embed=render.question_embed(card), view=render.question_view(card), nonce=f"q{card.round_id}"
+        )
+        await self.engine.attach_message(card.round_id, f"discord:{channel_id}:{message.id}")
+        return message
+
+    async def publish_reveal(self, reveal: RevealCard) -> None:
+        """Disable the question's buttons (showing the key) and post the reveal under it."""
+        if not reveal.message_ref:
+            log.warning("round %s closed without a posted message; no reveal to post", reveal.round_id)
+            return
+        _, channel_id, message_id = reveal.message_ref.split(":")
+        channel = self._channel(int(channel_id))
+        question = channel.get_partial_message(int(message_id))
+        try:
+            await question.edit(view=closed_view(reveal))
+        except discord.NotFound:
+            log.info("the question of round %s was deleted; posting the reveal alone", reveal.round_id)
+        reference = question.to_reference(fail_if_not_exists=False)
+        await channel.send(
+            embed=render.reveal_embed(reveal), reference=reference, nonce=f"r{reveal.round_id}"
+        )
+
+    async def _close_due_rounds(self) -> None:
+        while True:
+            try:
+                for reveal in await self.engine.close_due(platform="discord"):
+                    try:
+                        await self.publish_reveal(reveal)
+                    except discord.HTTPException:
+                        log.exception("could not post the reveal of round %s", reveal.round_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("closing due rounds failed; trying again shortly")
+            await asyncio.sleep(self.close_interval)
+
+
+def closed_view(reveal: RevealCard) -> discord.ui.View:
+    """The question's controls, disabled, with the right answer(s) highlighted."""
+    view = discord.ui.View(timeout=None)
+    if len(reveal.correct_letters) == 1:
+        for option in reveal.options:
+            view.add_item(AnswerButton(reveal.round_id, option.letter, disabled=True, correct=option.correct))
+    else:
+        options = [
+            discord.SelectOption(
+                label=render.cut(f"{o.letter}. {o.text}", render.OPTION_LABEL_LIMIT),
+                value=o.letter,
+                default=o.correct,
+            )
+            for o in reveal.options
+        ]
+        count = len(reveal.correct_letters)
+        view.add_item(AnswerSelect(reveal.round_id, options, count, None, disabled=True))
+    return view
+
+
+class QuizClient(QuizClientMixin, discord.Client):
+    def __init__(
+        self,
+        engine: QuizEngine,
+        settings: DiscordSettings,
+        *,
+        close_interval: float = CLOSE_INTERVAL_SECONDS,
+        **options: Any,
+    ) -> None:
+        super().__init__(intents=discord.Intents(guilds=True), **options)
+        self._setup_quiz(engine, settings, close_interval)
+
+
+class ShardedQuizClient(QuizClientMixin, discord.AutoShardedClient):
+    def __init__(
+        self,
+        engine: QuizEngine,
+        settings: DiscordSettings,
+        *,
+        close_interval: float = CLOSE_INTERVAL_SECONDS,
+        **options: Any,
+    ) -> None:
+        if settings.shard_ids is not None:
+            options["shard_ids"] = list(settings.shard_ids)
+        super().__init__(intents=discord.Intents(guilds=True), shard_count=settings.shard_count, **options)
+        self._setup_quiz(engine, settings, close_interval)
+
+
+def make_client(
+    engine: QuizEngine, settings: DiscordSettings, **options: Any
+) -> QuizClient | ShardedQuizClient:
+    point_at(settings)
+    if settings.shard_count:
+        return ShardedQuizClient(engine, settings, **options)
+    return QuizClient(engine, settings, **options)
+
+
+async def run_discord(
+    engine: QuizEngine, settings: DiscordSettings, stop: asyncio.Event | None = None
+) -> None:
+    """Connect and serve until ``stop`` is set (or the connection ends for good)."""
+    client = make_client(engine, settings)
+    async with client:
+        runner = asyncio.create_task(client.start(settings.token))
+        if stop is None:
+            await runner
+            return
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if runner.done():
+            runner.result()

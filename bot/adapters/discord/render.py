@@ -1,0 +1,201 @@
+"""Cards as Discord embeds and components.
+
+Every text is cut to Discord's limits (embed description 4,096, field value 1,024,
+button label 80, select option label 100), so no question of the bank can make a post
+fail; a test renders the whole bank through these functions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import discord
+
+from bot.adapters import plaintext as text
+from bot.adapters.discord.components import (
+    AnswerButton,
+    AnswerSelect,
+    NextButton,
+    ReportButton,
+)
+from bot.engine.cards import (
+    AnswerRefused,
+    FeedbackCard,
+    LeaderboardCard,
+    QuestionCard,
+    RecordedCard,
+    RevealCard,
+    SessionSummaryCard,
+    StatsCard,
+)
+from bot.i18n import t
+
+DESCRIPTION_LIMIT = 4096
+FIELD_LIMIT = 1024
+FIELD_NAME_LIMIT = 256
+TITLE_LIMIT = 256
+OPTION_LABEL_LIMIT = 100
+QUESTION_COLOUR = discord.Colour.blurple()
+RIGHT_COLOUR = discord.Colour.green()
+WRONG_COLOUR = discord.Colour.red()
+
+
+def cut(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+
+
+def timestamp(moment: datetime, style: str = "R") -> str:
+    """A Discord timestamp: every reader sees it in their own time zone ("in 10 minutes")."""
+    return f"<t:{int(moment.timestamp())}:{style}>"
+
+
+def question_embed(card: QuestionCard) -> discord.Embed:
+    options = "\n".join(f"**{o.letter}.** {o.text}" for o in card.options)
+    how = (
+        t(card.locale, "question.select_one")
+        if card.select_count == 1
+        else t(card.locale, "question.select_many", count=card.select_count)
+    )
+    embed = discord.Embed(
+        title=cut(
+            t(card.locale, "discord.question.title", task=card.task, objective=card.objective), TITLE_LIMIT
+        ),
+        description=cut(f"{card.stem}\n\n{options}\n\n*{how}*", DESCRIPTION_LIMIT),
+        colour=QUESTION_COLOUR,
+    )
+    if card.deadline is not None:
+        embed.add_field(
+            name="⏱",
+            value=t(card.locale, "discord.question.closes", when=timestamp(card.deadline)),
+            inline=False,
+        )
+    footer = t(card.locale, "discord.question.footer", round=card.round_id)
+    if card.position is not None and card.session_size is not None:
+        footer = t(card.locale, "question.session_progress", position=card.position, size=card.session_size)
+    embed.set_footer(text=footer)
+    return embed
+
+
+def question_view(card: QuestionCard, *, disabled: bool = False) -> discord.ui.View:
+    """Buttons for single answers; a select (min = max = count) for multiple response."""
+    view = discord.ui.View(timeout=None)
+    if card.select_count == 1:
+        for option in card.options:
+            view.add_item(AnswerButton(card.round_id, option.letter, disabled=disabled))
+    else:
+        choices = [
+            discord.SelectOption(label=cut(f"{o.letter}. {o.text}", OPTION_LABEL_LIMIT), value=o.letter)
+            for o in card.options
+        ]
+        placeholder = t(card.locale, "discord.question.pick", count=card.select_count)
+        view.add_item(AnswerSelect(card.round_id, choices, card.select_count, placeholder, disabled=disabled))
+    return view
+
+
+def feedback_embed(card: FeedbackCard) -> discord.Embed:
+    locale = card.locale
+    embed = discord.Embed(
+        title=t(locale, "feedback.correct" if card.correct else "feedback.wrong"),
+        description=cut(
+            "\n".join(
+                [
+                    t(locale, "feedback.you_chose", letters=", ".join(card.chosen_letters)),
+                    t(locale, "feedback.answer_is", letters=", ".join(card.correct_letters)),
+                    "",
+                    t(locale, "feedback.why", why=card.why),
+                ]
+            ),
+            DESCRIPTION_LIMIT,
+        ),
+        colour=RIGHT_COLOUR if card.correct else WRONG_COLOUR,
+    )
+    for option in card.options:
+        if option.why_wrong:
+            embed.add_field(
+                name=cut(f"✗ {option.letter}. {option.text}", FIELD_NAME_LIMIT),
+                value=cut(option.why_wrong, FIELD_LIMIT),
+                inline=False,
+            )
+    embed.add_field(name="📖", value=cut("\n".join(card.references), FIELD_LIMIT), inline=False)
+    return embed
+
+
+def feedback_view(card: FeedbackCard, session_id: int | None) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    if session_id is not None:
+        view.add_item(NextButton(session_id, t(card.locale, "discord.next")))
+    view.add_item(ReportButton(card.round_id, t(card.locale, "discord.report")))
+    return view
+
+
+def recorded_message(card: RecordedCard) -> str:
+    return text.recorded(card)
+
+
+def refusal_message(card: AnswerRefused) -> str:
+    return text.refusal(card)
+
+
+def reveal_embed(card: RevealCard) -> discord.Embed:
+    locale = card.locale
+    letters = ", ".join(card.correct_letters)
+    lines = [cut(card.stem, 1500), ""]
+    for option in card.options:
+        share = round(100 * option.picks / card.total_answers) if card.total_answers else 0
+        mark = "✅" if option.correct else "▫️"
+        lines.append(f"{mark} **{option.letter}.** {cut(option.text, 200)} — {option.picks} ({share}%)")
+    lines.append("")
+    lines.append(t(locale, "reveal.total", count=card.total_answers))
+    if card.right_names:
+        key = "reveal.right_more" if card.more_right else "reveal.right"
+        names = ", ".join(discord.utils.escape_markdown(n) for n in card.right_names)
+        lines.append(t(locale, key, names=names, more=card.more_right))
+    else:
+        lines.append(t(locale, "reveal.nobody"))
+    embed = discord.Embed(
+        title=cut(
+            f"{t(locale, 'reveal.title')} · {t(locale, 'reveal.answer_is', letters=letters)}", TITLE_LIMIT
+        ),
+        description=cut("\n".join(lines), DESCRIPTION_LIMIT),
+        colour=RIGHT_COLOUR,
+    )
+    embed.add_field(name="💡", value=cut(card.why, FIELD_LIMIT), inline=False)
+    for letter, why in card.why_wrong:
+        embed.add_field(name=f"✗ {letter}", value=cut(why, FIELD_LIMIT), inline=False)
+    embed.add_field(name="📖", value=cut("\n".join(card.references), FIELD_LIMIT), inline=False)
+    return embed
+
+
+def leaderboard_embed(card: LeaderboardCard) -> discord.Embed:
+    body = text.leaderboard(card).split("\n", 1)
+    return discord.Embed(
+        title=cut(body[0], TITLE_LIMIT),
+        description=cut(discord.utils.escape_markdown(body[1]) if len(body) > 1 else "", DESCRIPTION_LIMIT),
+        colour=QUESTION_COLOUR,
+    )
+
+
+def stats_embed(card: StatsCard) -> discord.Embed:
+    body = text.stats(card).split("\n", 1)
+    return discord.Embed(
+        title=cut(body[0], TITLE_LIMIT),
+        description=cut(body[1] if len(body) > 1 else "", DESCRIPTION_LIMIT),
+        colour=QUESTION_COLOUR,
+    )
+
+
+def summary_embed(card: SessionSummaryCard) -> discord.Embed:
+    body = text.summary(card).split("\n", 1)
+    return discord.Embed(
+        title=cut(body[0], TITLE_LIMIT),
+        description=cut(body[1] if len(body) > 1 else "", DESCRIPTION_LIMIT),
+        colour=RIGHT_COLOUR,
+    )
+
+
+def message_kwargs(embed: discord.Embed, view: discord.ui.View | None = None) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"embed": embed}
+    if view is not None:
+        kwargs["view"] = view
+    return kwargs

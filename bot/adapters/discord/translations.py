@@ -1,0 +1,57 @@
+"""Portuguese (Brazil) names for what Discord shows of the commands: descriptions, option
+descriptions and choices. Members whose Discord client is in pt-BR see these."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+
+PT_BR: dict[str, str] = {
+    "Practise for the AWS AI Practitioner exam (Domain 3)": "Pratique para o exame AWS AI Practitioner (Domínio 3)",
+    "Post a question to this channel for everyone": "Publica uma questão neste canal para todos",
+    "Only this task statement": "Somente esta tarefa",
+    "Minutes the round stays open (default: the server's)": "Minutos em que a rodada fica aberta (padrão: o do servidor)",
+    "Practise privately, with an explanation after each answer": "Pratique em particular, com explicação após cada resposta",
+    "Number of questions (default 10)": "Número de questões (padrão 10)",
+    "The top 10 and your own rank": "Os 10 primeiros e a sua posição",
+    "Which period": "Qual período",
+    "The whole server or this channel": "O servidor todo ou este canal",
+    "Your own stats (only you see them)": "Suas estatísticas (só você vê)",
+    "How to use the quiz": "Como usar o quiz",
+    "Quiz settings for organisers": "Configurações do quiz para organizadores",
+    "Close the open question in this channel now": "Encerra agora a questão aberta neste canal",
+    "Start a new season: leaderboards restart, answers are kept": "Começa uma nova temporada: as classificações recomeçam, as respostas ficam",
+    "The server's default language": "O idioma padrão do servidor",
+    "Language": "Idioma",
+    "The server's time zone (weeks and months are cut in it)": "O fuso horário do servidor (semanas e meses são contados nele)",
+    "An IANA time zone, e.g. America/Sao_Paulo": "Um fuso horário IANA, por exemplo America/Sao_Paulo",
+    "When answers are revealed": "Quando as respostas são reveladas",
+    "Feedback mode": "Modo de feedback",
+    "Default minutes a round stays open": "Minutos padrão em que uma rodada fica aberta",
+    "Minutes (1–1440)": "Minutos (1–1440)",
+    "The role whose members may run /quizadmin (empty: clear)": "O cargo cujos membros podem usar /quizadmin (vazio: remover)",
+    "Quiz organiser role": "Cargo de organizador do quiz",
+    "This week": "Esta semana",
+    "This month": "Este mês",
+    "All time (this season)": "Geral (nesta temporada)",
+    "Server": "Servidor",
+    "Channel": "Canal",
+    "Immediately, privately (teaching)": "Imediatamente, em particular (ensino)",
+    "When the round closes (competitive)": "Quando a rodada encerra (competitivo)",
+    "3.1 Design considerations for FM applications": "3.1 Considerações de design para aplicações com FMs",
+    "3.2 Prompt engineering techniques": "3.2 Técnicas de engenharia de prompt",
+    "3.3 Training and fine-tuning of FMs": "3.3 Treinamento e fine-tuning de FMs",
+    "3.4 Evaluating FM performance": "3.4 Avaliação do desempenho de FMs",
+}
+
+
+class QuizTranslator(app_commands.Translator):
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        if locale is discord.Locale.brazil_portuguese:
+            return PT_BR.get(string.message)
+        return None

@@ -1,0 +1,472 @@
+"""The Discord adapter end to end: the real discord.py client of the bot, over real
+sockets, against the fake Discord in tests/fakes, with a real SQLite database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+from sqlalchemy import func, select
+
+from bot.adapters.discord.client import QuizClientMixin, make_client
+from bot.adapters.discord.settings import DiscordSettings
+from bot.config import Secret
+from bot.engine import PlaceRef, QuestionCard, QuizEngine
+from bot.engine.questions import QuestionBank
+from bot.store import Database, SqlStore
+from bot.store.migrate import upgrade
+from bot.store.tables import attempts
+from tests.fakes.discord_server import EPHEMERAL, FakeDiscord, Perm, StoredMessage, pointed_at
+
+REPO = Path(__file__).resolve().parent.parent
+MESSAGES = r"/channels/\d+/messages"
+
+
+@dataclass
+class Bot:
+    fake: FakeDiscord
+    client: QuizClientMixin
+    engine: QuizEngine
+    store: SqlStore
+    db_path: Path
+
+    @property
+    def place(self) -> PlaceRef:
+        return PlaceRef("discord", str(self.fake.guild.id), str(self.fake.channel.id))
+
+    def channel_messages(self) -> list[StoredMessage]:
+        return self.fake.messages(self.fake.channel.id)
+
+    async def attempts(self) -> int:
+        async with self.store.db.read() as conn:
+            return int((await conn.execute(select(func.count()).select_from(attempts))).scalar_one())
+
+
+@contextlib.asynccontextmanager
+async def running_client(fake: FakeDiscord, engine: QuizEngine) -> AsyncIterator[QuizClientMixin]:
+    client = make_client(
+        engine, DiscordSettings(token=Secret(fake.token)), close_interval=0.2, guild_ready_timeout=0.05
+    )
+    task = asyncio.create_task(client.start(fake.token))
+    try:
+        await asyncio.wait_for(client.ready.wait(), 10)
+        yield client
+    finally:
+        await client.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, bank: QuestionBank) -> AsyncIterator[Bot]:
+    db_path = tmp_path / "quizbot.db"
+    database = Database(f"sqlite+aiosqlite:///{db_path}")
+    await upgrade(database)
+    store = SqlStore(database)
+    engine = QuizEngine(store, bank, rng=random.Random(11))
+    try:
+        async with FakeDiscord() as fake:
+            with pointed_at(fake):
+                async with running_client(fake, engine) as client:
+                    yield Bot(fake, client, engine, store, db_path)
+    finally:
+        await store.close()
+
+
+def buttons(message: StoredMessage) -> list[dict[str, Any]]:
+    return [c for row in message.components for c in row.get("components", [])]
+
+
+async def right_letters(bot: Bot, round_id: int, correct: bool = True) -> list[str]:
+    record = await bot.store.get_round(round_id)
+    assert record is not None
+    question = bot.engine.bank.get(record.question_id)
+    assert question is not None
+    keys = [k for k in record.option_order if (k in question.answer) == correct][: question.select_count]
+    return ["ABCDEF"[record.option_order.index(k)] for k in keys]
+
+
+async def post_question(bot: Bot, **options: Any) -> tuple[StoredMessage, int]:
+    record = await bot.fake.slash_command(
+        "quiz", options, subcommand="question", user_id=bot.fake.admin.user.id
+    )
+    callback = await record.response(timeout=3)
+    assert callback.accepted
+    assert "Question posted" in await followup_text(record)  # the command finished its work
+    message = next(m for m in bot.channel_messages() if m.embeds)
+    round_id = int(buttons(message)[0]["custom_id"].split(":")[2])
+    return message, round_id
+
+
+async def followup_text(record: Any) -> str:
+    """What the member saw privately: the first response, or the follow-up after a deferral."""
+    callback = await record.response(timeout=3)
+    if callback.type == 4:
+        content, embeds = callback.data.get("content") or "", callback.data.get("embeds") or []
+    else:
+        (message,) = await record.wait_followups(1, timeout=15)
+        content, embeds = message.content or "", message.embeds
+    parts = [content]
+    for embed in embeds:
+        parts += [embed.get("title") or "", embed.get("description") or ""]
+        parts += [f"{f.get('name')} {f.get('value')}" for f in embed.get("fields") or []]
+    return " ".join(parts)
+
+
+async def test_login_and_command_sync(bot: Bot) -> None:
+    commands = {c["name"]: c for c in bot.fake.registered_commands()}
+    assert set(commands) == {"quiz", "quizadmin"}
+    quiz = {o["name"]: o for o in commands["quiz"]["options"]}
+    assert set(quiz) == {"question", "practice", "leaderboard", "stats", "help"}
+    admin = {o["name"] for o in commands["quizadmin"]["options"]}
+    assert admin == {"close", "reset-scores", "language", "timezone", "feedback", "round-length", "role"}
+    assert int(commands["quizadmin"]["default_member_permissions"]) == Perm.MANAGE_GUILD.value
+    assert commands["quiz"]["description_localizations"]["pt-BR"].startswith("Pratique")
+    question = {o["name"]: o for o in quiz["question"]["options"]}
+    assert question["task"]["choices"][0]["name_localizations"]["pt-BR"].startswith("3.1")
+    assert question["minutes"]["min_value"] == 1 and question["minutes"]["max_value"] == 1440
+    assert not bot.fake.unknown_routes
+
+
+async def test_question_burst_with_a_slow_store(bot: Bot) -> None:
+    message, round_id = await post_question(bot, minutes=30)
+    embed = message.embeds[0]
+    assert "<t:" in embed["fields"][0]["value"]  # a Discord countdown
+    assert len(buttons(message)) in (4, 1)  # buttons A–D, or one select for multiple response
+    members = [bot.fake.add_member(bot.fake.guild.id, f"m{n}") for n in range(50)]
+    right = await right_letters(bot, round_id)
+    single = len(buttons(message)) == 4
+
+    async def click(member_id: int) -> Any:
+        if single:
+            return await bot.fake.click(f"quiz:a:{round_id}:{right[0]}", message.id, user_id=member_id)
+        return await bot.fake.select(f"quiz:m:{round_id}", right, message.id, user_id=member_id)
+
+    # another connection holds SQLite's write lock for 5 s: the store is slow
+    lock = sqlite3.connect(bot.db_path, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    release = asyncio.get_running_loop().call_later(5, lock.execute, "COMMIT")
+    try:
+        first = await asyncio.gather(*(click(m.user.id) for m in members))
+        again = await asyncio.gather(*(click(m.user.id) for m in members[:10]))  # double clicks
+        for record in first + again:
+            await record.response(timeout=3.5)
+            assert record.acked_after is not None and record.acked_after < 3, record.acked_after
+        texts = await asyncio.gather(*(followup_text(r) for r in first + again))
+    finally:
+        release.cancel()
+        with contextlib.suppress(sqlite3.OperationalError):
+            lock.execute("COMMIT")
+        lock.close()
+    assert all("Correct!" in text for text in texts[:50])
+    assert all("already answered" in text for text in texts[50:])
+    # the round closes (its deadline passed) just before the bot edits the message: clicks
+    # that land in between are refused politely
+    reveal_card = await bot.engine.close(round_id)
+    assert reveal_card is not None
+    late = await asyncio.gather(
+        *(click(bot.fake.add_member(bot.fake.guild.id, f"late{n}").user.id) for n in range(5))
+    )
+    for record in late:
+        assert "closed" in await followup_text(record)
+    await bot.client.publish_reveal(reveal_card)
+    reveal = [m for m in bot.channel_messages() if m.embeds][-1]
+    assert "50 answer(s)" in reveal.embeds[0]["description"]
+    assert "…and 40 more" in reveal.embeds[0]["description"]  # ten names, then a count: no pings
+    assert await bot.attempts() == 50
+    edited = bot.fake.message(message.id)
+    assert all(b.get("disabled") for b in buttons(edited))
+
+
+async def test_multiple_response_through_the_select(bot: Bot) -> None:
+    question = next(q for q in bot.engine.bank if q.type == "multiple")
+    card = await bot.engine.ask(bot.place, question_id=question.id)
+    assert isinstance(card, QuestionCard)
+    await bot.client.post_question(bot.fake.channel.id, card)
+    message = next(m for m in bot.channel_messages() if m.embeds)
+    (select_menu,) = buttons(message)
+    assert select_menu["min_values"] == select_menu["max_values"] == card.select_count
+    assert all(len(o["label"]) <= 100 for o in select_menu["options"])
+    right = await right_letters(bot, card.round_id)
+    wrong = await right_letters(bot, card.round_id, correct=False)
+    ok = await bot.fake.select(f"quiz:m:{card.round_id}", right, message.id, user_id=bot.fake.member.user.id)
+    partial = [*right[:-1], wrong[0]]
+    off = await bot.fake.select(
+        f"quiz:m:{card.round_id}", partial, message.id, user_id=bot.fake.admin.user.id
+    )
+    assert "Correct!" in await followup_text(ok)
+    assert "Not quite." in await followup_text(off)
+
+
+async def test_practice_runs_to_its_summary(bot: Bot) -> None:
+    record = await bot.fake.slash_command("quiz", {"count": 2, "task": "3.3"}, subcommand="practice")
+    await record.response(timeout=3)
+    for step in range(2):
+        shown = (
+            record.original if step == 0 else record.followups[-1] if record.followups else record.original
+        )
+        assert shown is not None and shown.ephemeral
+        controls = buttons(shown)
+        custom_id = controls[0]["custom_id"]
+        if custom_id.startswith("quiz:m:"):
+            answer = await bot.fake.select(
+                custom_id, [o["value"] for o in controls[0]["options"]][: controls[0]["min_values"]], shown.id
+            )
+        else:
+            answer = await bot.fake.click(custom_id, shown.id)
+        feedback = await answer.response(timeout=3)
+        assert feedback.accepted
+        message = answer.original if feedback.type == 4 else (await answer.wait_followups(1))[0]
+        assert message is not None and message.flags & EPHEMERAL
+        next_button = next(b for b in buttons(message) if b["custom_id"].startswith("quiz:n:"))
+        assert any(b["custom_id"].startswith("quiz:f:") for b in buttons(message))  # Report question
+        record = await bot.fake.click(next_button["custom_id"], message.id)
+        await record.response(timeout=3)
+    summary = record.original
+    assert summary is not None and "Session finished" in summary.embeds[0]["title"]
+    assert "Task 3.3" in summary.embeds[0]["description"]
+
+
+async def test_leaderboard_shows_the_caller_outside_the_top_ten(bot: Bot) -> None:
+    from bot.engine import LearnerRef
+
+    card = await bot.engine.ask(bot.place)
+    assert isinstance(card, QuestionCard)
+    right = await right_letters(bot, card.round_id)
+    wrong = await right_letters(bot, card.round_id, correct=False)
+    for n in range(12):
+        await bot.engine.answer(
+            card.round_id, LearnerRef("discord", str(9000 + n), f"Learner {n}"), right, bot.place
+        )
+    caller = bot.fake.member.user
+    await bot.engine.answer(card.round_id, LearnerRef("discord", str(caller.id), "Bob"), wrong, bot.place)
+    record = await bot.fake.slash_command("quiz", {"period": "all"}, subcommand="leaderboard")
+    text = await followup_text(record)
+    assert "1. Learner" in text and "You: rank 13 of 13, 0 point(s)" in text
+    assert "…and 2 more tied at rank 1" in text
+
+
+async def test_portuguese_client_gets_portuguese(bot: Bot) -> None:
+    message, round_id = await post_question(bot)
+    right = await right_letters(bot, round_id)
+    custom = buttons(message)[0]["custom_id"]
+    if custom.startswith("quiz:m:"):
+        record = await bot.fake.select(custom, right, message.id, locale="pt-BR")
+    else:
+        record = await bot.fake.click(f"quiz:a:{round_id}:{right[0]}", message.id, locale="pt-BR")
+    assert "Correto!" in await followup_text(record)
+    stats = await bot.fake.slash_command("quiz", subcommand="stats", locale="pt-BR")
+    assert "Estatísticas de" in await followup_text(stats)
+    callback = await (await bot.fake.slash_command("quiz", subcommand="help", locale="pt-BR")).response()
+    assert "publica uma questão" in callback.content
+
+
+async def test_organiser_commands_are_refused_to_others(bot: Bot) -> None:
+    with pytest.raises(PermissionError):  # Discord hides /quizadmin from plain members
+        await bot.fake.slash_command("quizadmin", {"mode": "at-close"}, subcommand="feedback")
+    bot.fake.open_command_to_everyone("quizadmin")  # a server admin overrode that
+    record = await bot.fake.slash_command("quizadmin", {"mode": "at-close"}, subcommand="feedback")
+    assert "Only organisers" in await followup_text(record)
+    assert (await bot.engine.fresh_settings(bot.place)).feedback.value == "immediate"
+    role = bot.fake.add_role(bot.fake.guild.id, "quiz organiser")
+    await bot.fake.dispatch(
+        "GUILD_ROLE_CREATE",
+        {"guild_id": str(bot.fake.guild.id), "role": role.to_dict()},
+        guild_id=bot.fake.guild.id,
+    )  # as Discord tells the bot of a new role
+    setting = await bot.fake.slash_command(
+        "quizadmin", {"role": str(role.id)}, subcommand="role", user_id=bot.fake.admin.user.id
+    )
+    assert "can now run /quizadmin" in await followup_text(setting)
+    organiser = bot.fake.add_member(bot.fake.guild.id, "carol", roles=[role.id])
+    allowed = await bot.fake.slash_command(
+        "quizadmin", {"mode": "at-close"}, subcommand="feedback", user_id=organiser.user.id
+    )
+    assert "Saved" in await followup_text(allowed)
+    assert (await bot.engine.fresh_settings(bot.place)).feedback.value == "at-close"
+
+
+async def test_reset_scores_asks_first_and_a_second_click_changes_nothing(bot: Bot) -> None:
+    admin = bot.fake.admin.user.id
+    record = await bot.fake.slash_command("quizadmin", subcommand="reset-scores", user_id=admin)
+    callback = await record.response()
+    assert "new season" in callback.content.lower()
+    confirm = record.original
+    assert confirm is not None
+    first = await bot.fake.click(buttons(confirm)[0]["custom_id"], confirm.id, user_id=admin)
+    await first.response()
+    assert (await bot.engine.fresh_settings(bot.place)).season == 2
+
+
+async def test_forged_and_stale_buttons_get_a_polite_answer(bot: Bot) -> None:
+    from bot.adapters.discord.components import AnswerButton
+
+    other_channel = bot.fake.add_channel(bot.fake.guild.id, "elsewhere")
+    elsewhere = await bot.engine.ask(PlaceRef("discord", str(bot.fake.guild.id), str(other_channel.id)))
+    assert isinstance(elsewhere, QuestionCard)
+    view = discord.ui.View(timeout=None)
+    view.add_item(AnswerButton(elsewhere.round_id, "A"))  # a round of another channel
+    view.add_item(AnswerButton(987654321, "B"))  # a round that never existed
+    channel = bot.client.get_partial_messageable(bot.fake.channel.id)  # type: ignore[attr-defined]
+    posted = await channel.send("stale", view=view)
+    for custom_id in (f"quiz:a:{elsewhere.round_id}:A", "quiz:a:987654321:B"):
+        record = await bot.fake.click(custom_id, posted.id)
+        text = await followup_text(record)
+        assert "no longer available" in text
+        callback = await record.response()
+        assert callback.ephemeral
+    assert await bot.attempts() == 0
+
+
+async def test_reveal_retried_after_429_and_question_posted_once_after_500(bot: Bot) -> None:
+    bot.fake.fail_after_store_next("POST", MESSAGES, status=500)
+    await post_question(bot)
+    assert len([m for m in bot.channel_messages() if m.embeds]) == 1  # the retry did not post twice
+    bot.fake.fail_next("POST", MESSAGES, status=429, retry_after=0.2)
+    close = await bot.fake.slash_command("quizadmin", subcommand="close", user_id=bot.fake.admin.user.id)
+    assert "Round closed" in await followup_text(close)
+    posts = [r.status for r in bot.fake.requests_to("POST", MESSAGES)]
+    assert posts[-2:] == [429, 200]
+    assert len([m for m in bot.channel_messages() if m.embeds]) == 2
+
+
+async def test_missing_permission_is_named_to_the_invoker(bot: Bot) -> None:
+    bot.fake.set_overwrite(bot.fake.channel.id, bot.fake.bot_user.id, deny=Perm.EMBED_LINKS)
+    record = await bot.fake.slash_command("quiz", subcommand="question", user_id=bot.fake.admin.user.id)
+    text = await followup_text(record)
+    assert "Embed Links" in text and (await record.response()).ephemeral
+    assert bot.channel_messages() == []
+
+
+async def test_a_failing_handler_apologises(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(bot.engine, "stats", broken)
+    record = await bot.fake.slash_command("quiz", subcommand="stats")
+    assert "something went wrong" in await followup_text(record)
+
+
+async def test_rounds_close_on_time_by_themselves(bot: Bot) -> None:
+    _, round_id = await post_question(bot, minutes=1)
+    record = await bot.store.get_round(round_id)
+    assert record is not None
+    bot.engine.clock = lambda: record.deadline  # type: ignore[assignment, return-value, misc]
+    await bot.fake.wait_for(lambda: len([m for m in bot.channel_messages() if m.embeds]) >= 2, 5)
+    assert "Round closed" in bot.channel_messages()[-1].embeds[0]["title"]
+
+
+async def test_a_restarted_adapter_takes_clicks_on_old_messages(bot: Bot) -> None:
+    message, round_id = await post_question(bot, minutes=60)
+    right = await right_letters(bot, round_id)
+    await bot.client.close()  # the first process stops
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "DISCORD_TOKEN": bot.fake.token,
+        "DISCORD_API_BASE_URL": f"{bot.fake.url}/api/v10",
+        "DISCORD_GATEWAY_URL": bot.fake.gateway_url,
+        "QUIZBOT_DATABASE_URL": f"sqlite:///{bot.db_path}",
+    }
+    identified = len([p for p in bot.fake.gateway_received if p.get("op") == 2])
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        cwd=bot.db_path.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        await bot.fake.wait_for(
+            lambda: len([p for p in bot.fake.gateway_received if p.get("op") == 2]) > identified, 20
+        )
+        await asyncio.sleep(0.5)
+        custom = buttons(message)[0]["custom_id"]
+        if custom.startswith("quiz:m:"):
+            record = await bot.fake.select(custom, right, message.id)
+        else:
+            record = await bot.fake.click(f"quiz:a:{round_id}:{right[0]}", message.id)
+        assert "Correct!" in await followup_text(record)
+    finally:
+        process.terminate()
+        _, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert await bot.attempts() == 1
+
+
+def test_every_question_renders_within_discord_limits(bank: QuestionBank) -> None:
+    from datetime import UTC, datetime
+
+    from bot.adapters.discord import render
+    from bot.engine.cards import FeedbackCard, OptionTally, RevealCard, ShownOption
+
+    deadline = datetime(2026, 11, 26, tzinfo=UTC)
+    for question in bank.all_including_retired():
+        for locale in ("en", "pt-BR"):
+            text = question.text(locale)
+            order = question.option_keys
+            options = tuple(
+                ShownOption("ABCDEF"[i], text.options[k], k in question.answer, text.why_wrong.get(k))
+                for i, k in enumerate(order)
+            )
+            card = QuestionCard(
+                10**17,
+                question.id,
+                question.task,
+                question.objective,
+                text.stem,
+                options,
+                question.select_count,
+                deadline,
+                locale,
+            )
+            embed = render.question_embed(card)
+            assert len(embed.description or "") <= 4096 and len(embed) <= 6000, question.id
+            view = render.question_view(card)
+            for item in view.children:
+                assert len(item.custom_id or "") <= 100  # type: ignore[attr-defined]
+                if isinstance(item, discord.ui.Button):
+                    assert len(item.label or "") <= 80
+                if isinstance(item, discord.ui.Select):
+                    assert all(len(o.label) <= 100 for o in item.options)
+            letters = tuple(o.letter for o in options if o.correct)
+            feedback = render.feedback_embed(
+                FeedbackCard(
+                    1, question.id, True, letters, letters, options, text.why, question.references, locale
+                )
+            )
+            assert len(feedback) <= 6000 and len(feedback.fields) <= 25, question.id
+            assert all(len(f.value or "") <= 1024 and len(f.name or "") <= 256 for f in feedback.fields)
+            reveal = render.reveal_embed(
+                RevealCard(
+                    1,
+                    question.id,
+                    text.stem,
+                    tuple(OptionTally(o.letter, o.text, o.correct, 3) for o in options),
+                    letters,
+                    30,
+                    tuple(f"Learner {n}" for n in range(10)),
+                    20,
+                    text.why,
+                    tuple((o.letter, o.why_wrong) for o in options if o.why_wrong),
+                    question.references,
+                    None,
+                    locale,
+                )
+            )
+            assert len(reveal) <= 6000 and len(reveal.description or "") <= 4096, question.id
+            assert all(len(f.value or "") <= 1024 for f in reveal.fields)
