@@ -38,6 +38,7 @@ from bot.engine.model import (
 from bot.engine.periods import boards_for
 from bot.engine.ports import AnswerOutcome, OpenOutcome
 from bot.store.answer_writer import AnswerWriter
+from bot.store.bulk import BulkWriter
 from bot.store.database import Database
 from bot.store.tables import (
     attempts,
@@ -83,6 +84,7 @@ class SqlStore:
         # rows that never change once committed: learner and place ids
         self._place_ids: LruCache[tuple[str, str, str], int] = LruCache(50_000)
         self._learner_ids: LruCache[tuple[str, str], tuple[int, str, str | None]] = LruCache(200_000)
+        self.bulk = BulkWriter(sqlite=database.is_sqlite)
         self.writer = AnswerWriter(self._write_answers, max_batch=max_batch)
 
     async def close(self) -> None:
@@ -450,29 +452,43 @@ class SqlStore:
                 pending[key] = index
         inserted: set[tuple[int, int]] = set()
         if pending:
-            statement = (
-                self._insert(attempts)
-                .on_conflict_do_nothing(index_elements=["round_id", "learner_id"])
-                .returning(attempts.c.round_id, attempts.c.learner_id)
+            stamp = self.bulk.timestamp
+            rows = []
+            for (round_id, learner_id), i in sorted(pending.items()):
+                answer = batch[i]
+                _, season, timezone = open_rounds[round_id]
+                rows.append(
+                    (
+                        round_id,
+                        learner_id,
+                        answer.question_id,
+                        ",".join(answer.chosen_keys),
+                        answer.chosen_letters,
+                        answer.correct,
+                        stamp(answer.answered_at),
+                        season if answer.scored else None,
+                        timezone if answer.scored else None,
+                    )
+                )
+            returned = await self.bulk.upsert(
+                conn,
+                "attempts",
+                (
+                    "round_id",
+                    "learner_id",
+                    "question_id",
+                    "chosen_keys",
+                    "chosen_letters",
+                    "correct",
+                    "answered_at",
+                    "season",
+                    "timezone",
+                ),
+                rows,
+                conflict=("round_id", "learner_id"),
+                returning=("round_id", "learner_id"),
             )
-            rows = await conn.execute(
-                statement,
-                [
-                    {
-                        "round_id": round_id,
-                        "learner_id": learner_id,
-                        "question_id": batch[i].question_id,
-                        "chosen_keys": ",".join(batch[i].chosen_keys),
-                        "chosen_letters": batch[i].chosen_letters,
-                        "correct": batch[i].correct,
-                        "answered_at": batch[i].answered_at,
-                        "season": open_rounds[round_id][1] if batch[i].scored else None,
-                        "timezone": open_rounds[round_id][2] if batch[i].scored else None,
-                    }
-                    for (round_id, learner_id), i in sorted(pending.items())
-                ],
-            )
-            inserted = {(row.round_id, row.learner_id) for row in rows}
+            inserted = {(round_id, learner_id) for round_id, learner_id in returned}
         for key, index in pending.items():
             outcomes[index] = AnswerOutcome.RECORDED if key in inserted else AnswerOutcome.DUPLICATE
         counted = []
@@ -501,75 +517,48 @@ class SqlStore:
                 delta[2] = max(delta[2], answer.answered_at)
         if board_deltas:
             await self._apply_board_deltas(conn, board_deltas)
-        statement = self._insert(question_stats)
-        statement = statement.on_conflict_do_update(
-            index_elements=["question_id"],
-            set_={
-                "answered": question_stats.c.answered + statement.excluded.answered,
-                "correct": question_stats.c.correct + statement.excluded.correct,
-            },
-        )
-        await conn.execute(
-            statement,
-            [{"question_id": q, "answered": v[0], "correct": v[1]} for q, v in sorted(stats.items())],
+        await self.bulk.upsert(
+            conn,
+            "question_stats",
+            ("question_id", "answered", "correct"),
+            [(q, v[0], v[1]) for q, v in sorted(stats.items())],
+            conflict=("question_id",),
+            update="answered = question_stats.answered + excluded.answered, "
+            "correct = question_stats.correct + excluded.correct",
         )
 
     async def _apply_board_deltas(
         self, conn: AsyncConnection, deltas: dict[tuple[str, str, int], list[Any]]
     ) -> None:
-        insert = self._insert(standings)
-        statement = insert.on_conflict_do_update(
-            index_elements=["scope", "period", "learner_id"],
-            set_={
-                "score": standings.c.score + insert.excluded.score,
-                "answered": standings.c.answered + insert.excluded.answered,
-                "updated_at": insert.excluded.updated_at,
-            },
-        ).returning(
-            standings.c.scope,
-            standings.c.period,
-            standings.c.learner_id,
-            standings.c.score,
-            standings.c.answered,
-        )
-        rows = await conn.execute(
-            statement,
-            [
-                {
-                    "scope": s,
-                    "period": p,
-                    "learner_id": lid,
-                    "score": d[0],
-                    "answered": d[1],
-                    "updated_at": d[2],
-                }
-                for (s, p, lid), d in sorted(deltas.items())
-            ],
+        stamp = self.bulk.timestamp
+        returned = await self.bulk.upsert(
+            conn,
+            "standings",
+            ("scope", "period", "learner_id", "score", "answered", "updated_at"),
+            [(s, p, lid, d[0], d[1], stamp(d[2])) for (s, p, lid), d in sorted(deltas.items())],
+            conflict=("scope", "period", "learner_id"),
+            update="score = standings.score + excluded.score, "
+            "answered = standings.answered + excluded.answered, updated_at = excluded.updated_at",
+            returning=("scope", "period", "learner_id", "score", "answered"),
         )
         histogram: Counter[tuple[str, str, int]] = Counter()
-        for row in rows:
-            score_delta, answered_delta, _ = deltas[(row.scope, row.period, row.learner_id)]
-            if row.answered == answered_delta:  # a new row: the learner joins the board
-                histogram[(row.scope, row.period, row.score)] += 1
+        for scope, period, learner_id, score, answered in returned:
+            score_delta, answered_delta, _ = deltas[(scope, period, learner_id)]
+            if answered == answered_delta:  # a new row: the learner joins the board
+                histogram[(scope, period, score)] += 1
             elif score_delta:
-                histogram[(row.scope, row.period, row.score - score_delta)] -= 1
-                histogram[(row.scope, row.period, row.score)] += 1
-        changes = [(k, v) for k, v in sorted(histogram.items()) if v]
+                histogram[(scope, period, score - score_delta)] -= 1
+                histogram[(scope, period, score)] += 1
+        changes = [(s, p, score, n) for (s, p, score), n in sorted(histogram.items()) if n]
         if changes:
-            await self._apply_histogram(conn, changes)
-
-    async def _apply_histogram(
-        self, conn: AsyncConnection, changes: Sequence[tuple[tuple[str, str, int], int]]
-    ) -> None:
-        statement = self._insert(score_histogram)
-        statement = statement.on_conflict_do_update(
-            index_elements=["scope", "period", "score"],
-            set_={"learners": score_histogram.c.learners + statement.excluded.learners},
-        )
-        await conn.execute(
-            statement,
-            [{"scope": s, "period": p, "score": score, "learners": n} for (s, p, score), n in changes],
-        )
+            await self.bulk.upsert(
+                conn,
+                "score_histogram",
+                ("scope", "period", "score", "learners"),
+                changes,
+                conflict=("scope", "period", "score"),
+                update="learners = score_histogram.learners + excluded.learners",
+            )
 
     # -- reading attempts -------------------------------------------------------------
 
