@@ -6,6 +6,7 @@ bank or an unmigrated database is caught the same way everywhere.
 
 from __future__ import annotations
 
+import gc
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,13 @@ class App:
     engine: QuizEngine
 
 
+def settle_memory() -> None:
+    """Move what start-up built (the bank, imported modules) out of the garbage collector's
+    sight: it lives as long as the process, and rescanning it cost the answer path ~13%."""
+    gc.collect()
+    gc.freeze()
+
+
 @asynccontextmanager
 async def open_app(settings: Settings, *, rng: random.Random | None = None) -> AsyncIterator[App]:
     bank = load_bank(settings.questions_dirs)  # raises BankError before touching the database
@@ -35,6 +43,7 @@ async def open_app(settings: Settings, *, rng: random.Random | None = None) -> A
     try:
         await upgrade(database)
         engine = QuizEngine(store, bank, rng=rng, default_locale=settings.locale)
+        settle_memory()
         yield App(settings, bank, store, engine)
     finally:
         await store.close()

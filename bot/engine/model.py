@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 
 
 class FeedbackMode(StrEnum):
@@ -41,12 +42,12 @@ class PlaceRef:
     workspace: str
     channel: str
 
-    @property
+    @cached_property
     def workspace_scope(self) -> str:
         """Board key of the workspace; ':' inside ids is escaped so keys never collide."""
         return f"{_escape(self.platform)}:{_escape(self.workspace)}"
 
-    @property
+    @cached_property
     def channel_scope(self) -> str:
         return f"{self.workspace_scope}:{_escape(self.channel)}"
 

@@ -8,6 +8,7 @@ deleting any attempt.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from bot.engine.model import Period, PlaceRef
@@ -38,7 +39,13 @@ def period_key(period: Period, moment: datetime, timezone: str, season: int) -> 
 
 
 def all_period_keys(moment: datetime, timezone: str, season: int) -> tuple[str, ...]:
-    return tuple(period_key(p, moment, timezone, season) for p in Period)
+    # periods change at whole minutes in every time zone, so the minute is a safe cache key
+    return _period_keys_at(moment.replace(second=0, microsecond=0), timezone, season)
+
+
+@lru_cache(maxsize=4096)
+def _period_keys_at(minute: datetime, timezone: str, season: int) -> tuple[str, ...]:
+    return tuple(period_key(p, minute, timezone, season) for p in Period)
 
 
 def boards_for(place: PlaceRef, moment: datetime, timezone: str, season: int) -> tuple[tuple[str, str], ...]:

@@ -8,13 +8,15 @@ their outcome into the right card.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any, TypeVar, cast
 from zoneinfo import available_timezones
 
 from bot.engine.cards import (
@@ -59,6 +61,7 @@ from bot.engine.questions import Question, QuestionBank
 from bot.engine.selection import next_for_learner, next_for_place
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LETTERS = "ABCDEF"
 SETTINGS_TTL = timedelta(seconds=10)
@@ -151,6 +154,7 @@ class QuizEngine:
         self.reveal_names = reveal_names
         self._settings: dict[str, tuple[PlaceSettings, datetime]] = {}
         self._rounds: LruCache[int, RoundRecord] = LruCache(20_000)
+        self._loading: dict[object, asyncio.Future[Any]] = {}
 
     # -- settings ---------------------------------------------------------------------
 
@@ -160,7 +164,9 @@ class QuizEngine:
         cached = self._settings.get(place.workspace_scope)
         if cached and now - cached[1] < SETTINGS_TTL:
             return cached[0]
-        settings = await self.store.place_settings(place)
+        settings = await self._once(
+            ("settings", place.workspace_scope), lambda: self.store.place_settings(place)
+        )
         self._settings[place.workspace_scope] = (settings, now)
         return settings
 
@@ -206,10 +212,20 @@ class QuizEngine:
         cached = self._rounds.get(round_id)
         if cached is not None:
             return cached
-        round_ = await self.store.get_round(round_id)
+        round_ = await self._once(("round", round_id), lambda: self.store.get_round(round_id))
         if round_ is not None and round_.closed_at is None:
             self._rounds.put(round_id, round_)
         return round_
+
+    async def _once(self, key: object, load: Callable[[], Awaitable[T]]) -> T:
+        """One load per key at a time: a burst of clicks on a round this process has not
+        seen yet (after a restart) waits for one read instead of queueing hundreds."""
+        pending = self._loading.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(load())
+            self._loading[key] = pending
+            pending.add_done_callback(lambda _: self._loading.pop(key, None))
+        return cast(T, await asyncio.shield(pending))
 
     def _shown_options(self, round_: RoundRecord, question: Question, locale: str) -> tuple[ShownOption, ...]:
         text = question.text(locale)

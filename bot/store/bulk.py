@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -24,9 +25,7 @@ class BulkWriter:
 
     def timestamp(self, value: datetime) -> Any:
         """SQLite keeps naive UTC text in SQLAlchemy's format; PostgreSQL takes the datetime."""
-        if self.sqlite:
-            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        return value
+        return _sqlite_text(value) if self.sqlite else value
 
     def _values(self, rows: int, width: int) -> str:
         if self.sqlite:
@@ -68,3 +67,8 @@ class BulkWriter:
 def _flatten(rows: Iterable[Sequence[Any]]) -> Iterable[Any]:
     for row in rows:
         yield from row
+
+
+@lru_cache(maxsize=8192)
+def _sqlite_text(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
