@@ -658,9 +658,9 @@ def run(options: Options) -> bool:
         f"offer about the raw per-answer rate, {raw_rate:,.0f} answers/s"
     )
     print(
-        f"    group commit           mean batch {paced.batched_answers / max(paced.batches, 1):.1f}; batch txn "
-        f"p50 / p99 {ms(paced.batch_ns, 50):.2f} / {ms(paced.batch_ns, 99):.2f} ms; the last learner "
-        f"finished after {paced.seconds:.2f} s"
+        f"    group commit           mean batch {paced.batched_answers / max(paced.batches, 1):.1f}; "
+        f"batch txn p50 / p99 {ms(paced.batch_ns, 50):.2f} / {ms(paced.batch_ns, 99):.2f} ms; "
+        f"the last learner finished after {paced.seconds:.2f} s"
     )
     print(
         f"    latency p50 / p99      {paced_p50:>10.2f} / {paced_p99:.2f} ms   (target p99 <= "
