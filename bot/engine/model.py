@@ -162,3 +162,17 @@ class FlagSummary:
     comments: tuple[str, ...]
     first_at: datetime
     last_at: datetime
+
+
+@dataclass(frozen=True)
+class BoardSnapshot:
+    """Everything a leaderboard card shows, read in one consistent transaction."""
+
+    settings: PlaceSettings
+    scope_key: str
+    period_key: str
+    top: tuple[StandingRow, ...]
+    viewer: StandingRow | None
+    above_viewer: int  # learners with more points than the viewer
+    at_least_last: int  # learners with at least the last shown score (ties at the cut)
+    total: int  # learners on the board

@@ -15,6 +15,7 @@ from typing import Protocol
 from bot.engine.model import (
     AnswerWrite,
     AttemptRecord,
+    BoardSnapshot,
     FlagReason,
     FlagSummary,
     LearnerRef,
@@ -22,9 +23,9 @@ from bot.engine.model import (
     PlaceSettings,
     RoundKind,
     RoundRecord,
+    Scope,
     ScoredAttempt,
     SessionRecord,
-    StandingRow,
 )
 
 Clock = Callable[[], datetime]
@@ -85,13 +86,14 @@ class QuizStore(Protocol):
 
     async def learner_id(self, learner: LearnerRef) -> int | None: ...
 
-    async def top_standings(self, scope: str, period: str, limit: int) -> list[StandingRow]: ...
-
-    async def standing_of(self, scope: str, period: str, learner_id: int) -> StandingRow | None: ...
-
-    async def count_above(self, scope: str, period: str, score: int) -> int: ...
-
-    async def count_at_least(self, scope: str, period: str, score: int) -> int: ...
+    async def board_snapshot(
+        self,
+        place: PlaceRef,
+        scope: Scope,
+        period_of: Callable[[PlaceSettings], str],
+        viewer: LearnerRef | None,
+        limit: int,
+    ) -> BoardSnapshot: ...
 
     async def start_session(
         self,

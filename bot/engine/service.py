@@ -579,34 +579,25 @@ class QuizEngine:
     ) -> LeaderboardCard:
         if type(top) is not int or not 1 <= top <= MAX_TOP:
             raise EngineError(f"a leaderboard shows from 1 to {MAX_TOP} learners")
-        settings = await self.fresh_settings(place)
         now = self.clock()
-        scope_key = place.workspace_scope if scope is Scope.WORKSPACE else place.channel_scope
-        key = period_key(period, now, settings.timezone, settings.season)
-        rows = await self.store.top_standings(scope_key, key, top)
-        viewer_id = await self.store.learner_id(viewer) if viewer else None
+        board = await self.store.board_snapshot(
+            place, scope, lambda s: period_key(period, now, s.timezone, s.season), viewer, top
+        )
         entries: list[LeaderboardEntry] = []
-        for index, row in enumerate(rows):
+        for index, row in enumerate(board.top):
             rank = entries[-1].rank if entries and entries[-1].score == row.score else index + 1
-            entries.append(LeaderboardEntry(rank, row.display_name, row.score, row.learner_id == viewer_id))
-        tied_beyond = 0
-        if entries:
-            tied_beyond = await self.store.count_at_least(scope_key, key, entries[-1].score) - len(entries)
-        viewer_rank = viewer_score = None
-        if viewer_id is not None:
-            mine = await self.store.standing_of(scope_key, key, viewer_id)
-            if mine is not None:
-                viewer_score = mine.score
-                viewer_rank = 1 + await self.store.count_above(scope_key, key, mine.score)
+            is_viewer = board.viewer is not None and row.learner_id == board.viewer.learner_id
+            entries.append(LeaderboardEntry(rank, row.display_name, row.score, is_viewer))
+        settings = board.settings
         return LeaderboardCard(
             scope=scope,
             period=period,
             period_label=period_label(period, now, settings.timezone, settings.season),
             entries=tuple(entries),
-            tied_beyond=tied_beyond,
-            viewer_rank=viewer_rank,
-            viewer_score=viewer_score,
-            total_learners=await self.store.count_at_least(scope_key, key, 0),
+            tied_beyond=board.at_least_last - len(entries) if entries else 0,
+            viewer_rank=1 + board.above_viewer if board.viewer is not None else None,
+            viewer_score=board.viewer.score if board.viewer is not None else None,
+            total_learners=board.total,
             locale=self.learner_locale(viewer, settings) if viewer else self.place_locale(settings),
         )
 

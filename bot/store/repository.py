@@ -23,6 +23,7 @@ from bot.engine.lru import LruCache
 from bot.engine.model import (
     AnswerWrite,
     AttemptRecord,
+    BoardSnapshot,
     FeedbackMode,
     FlagReason,
     FlagSummary,
@@ -31,6 +32,7 @@ from bot.engine.model import (
     PlaceSettings,
     RoundKind,
     RoundRecord,
+    Scope,
     ScoredAttempt,
     SessionRecord,
     StandingRow,
@@ -602,44 +604,67 @@ class SqlStore:
 
     # -- standings --------------------------------------------------------------------
 
-    async def top_standings(self, scope: str, period: str, limit: int) -> list[StandingRow]:
-        query = (
-            select(standings.c.learner_id, learners.c.display_name, standings.c.score, standings.c.answered)
-            .join(learners, learners.c.id == standings.c.learner_id)
-            .where(standings.c.scope == scope, standings.c.period == period)
-            .order_by(standings.c.score.desc(), standings.c.answered, standings.c.learner_id)
-            .limit(limit)
+    async def board_snapshot(
+        self,
+        place: PlaceRef,
+        scope: Scope,
+        period_of: Callable[[PlaceSettings], str],
+        viewer: LearnerRef | None,
+        limit: int,
+    ) -> BoardSnapshot:
+        """A leaderboard in one read transaction: settings, top N, the viewer, the sums."""
+        scope_key = place.workspace_scope if scope is Scope.WORKSPACE else place.channel_scope
+        settings_query = select(places).where(
+            places.c.platform == place.platform,
+            places.c.workspace_id == place.workspace,
+            places.c.channel_id == "",
+        )
+        board_columns = (
+            standings.c.learner_id,
+            learners.c.display_name,
+            standings.c.score,
+            standings.c.answered,
         )
         async with self.db.read() as conn:
-            return [
-                StandingRow(r.learner_id, r.display_name, r.score, r.answered)
-                for r in await conn.execute(query)
-            ]
-
-    async def standing_of(self, scope: str, period: str, learner_id: int) -> StandingRow | None:
-        query = (
-            select(standings.c.learner_id, learners.c.display_name, standings.c.score, standings.c.answered)
-            .join(learners, learners.c.id == standings.c.learner_id)
-            .where(
-                standings.c.scope == scope, standings.c.period == period, standings.c.learner_id == learner_id
+            row = (await conn.execute(settings_query)).first()
+            settings = self._settings(row) if row is not None else PlaceSettings()
+            period = period_of(settings)
+            on_board = and_(standings.c.scope == scope_key, standings.c.period == period)
+            top_query = (
+                select(*board_columns)
+                .join(learners, learners.c.id == standings.c.learner_id)
+                .where(on_board)
+                # the index (scope, period, score, answered, learner_id) read backwards
+                .order_by(
+                    standings.c.score.desc(), standings.c.answered.desc(), standings.c.learner_id.desc()
+                )
+                .limit(limit)
             )
-        )
-        async with self.db.read() as conn:
-            row = (await conn.execute(query)).first()
-        return StandingRow(row.learner_id, row.display_name, row.score, row.answered) if row else None
-
-    async def _histogram_sum(self, scope: str, period: str, condition: Any) -> int:
-        query = select(func.coalesce(func.sum(score_histogram.c.learners), 0)).where(
-            score_histogram.c.scope == scope, score_histogram.c.period == period, condition
-        )
-        async with self.db.read() as conn:
-            return int((await conn.execute(query)).scalar_one())
-
-    async def count_above(self, scope: str, period: str, score: int) -> int:
-        return await self._histogram_sum(scope, period, score_histogram.c.score > score)
-
-    async def count_at_least(self, scope: str, period: str, score: int) -> int:
-        return await self._histogram_sum(scope, period, score_histogram.c.score >= score)
+            top = tuple(StandingRow(*r) for r in await conn.execute(top_query))
+            mine = None
+            if viewer is not None:
+                viewer_query = (
+                    select(*board_columns)
+                    .join(learners, learners.c.id == standings.c.learner_id)
+                    .where(
+                        on_board, learners.c.platform == viewer.platform, learners.c.user_id == viewer.user_id
+                    )
+                )
+                found = (await conn.execute(viewer_query)).first()
+                mine = StandingRow(*found) if found is not None else None
+            above = mine.score if mine is not None else 2**31 - 1  # "nobody": the largest int4
+            last = top[-1].score if top else 2**31 - 1
+            hist = score_histogram.c
+            sums = (
+                await conn.execute(
+                    select(
+                        func.coalesce(func.sum(case((hist.score > above, hist.learners), else_=0)), 0),
+                        func.coalesce(func.sum(case((hist.score >= last, hist.learners), else_=0)), 0),
+                        func.coalesce(func.sum(hist.learners), 0),
+                    ).where(hist.scope == scope_key, hist.period == period)
+                )
+            ).one()
+        return BoardSnapshot(settings, scope_key, period, top, mine, int(sums[0]), int(sums[1]), int(sums[2]))
 
     # -- sessions ---------------------------------------------------------------------
 

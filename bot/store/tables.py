@@ -159,7 +159,8 @@ standings = Table(
     Column("score", Integer, nullable=False),
     Column("answered", Integer, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
-    Index("ix_standings_scope_period_score", "scope", "period", "score"),
+    # read backwards it gives the board order (score, then answered) even when thousands tie
+    Index("ix_standings_board_order", "scope", "period", "score", "answered", "learner_id"),
 )
 
 # How many learners of a board hold each score: a viewer's rank is a sum over a few
