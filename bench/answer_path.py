@@ -18,8 +18,18 @@ copy of the same database taken after the rounds were opened and before any answ
   correct answer);
 * the question_stats upsert.
 
-Both databases are then recounted from their attempts (a printed correctness check),
-and their standings are compared with each other.
+A second baseline commits the same statements ``--max-batch`` answers per transaction
+(group commit by hand, the ceiling for the store's writer).
+
+Then a **paced** run replays the same answers through the engine on a fresh copy:
+every learner pauses an exponential think time (mean ``learners / raw answers/s``)
+before each answer, so together they offer about the raw per-answer rate instead of
+queueing everything at once. Its p99 is the latency target. The closed loop's latency
+is bounded below by Little's law (mean latency = learners / answers/s) and says more
+about the queue than about the store.
+
+All four databases are then recounted from their attempts (a printed correctness
+check), and their standings are compared with each other.
 
 Run: ``python -m bench.answer_path`` (or ``python bench/answer_path.py``) from the
 repository root; ``--quick`` for a smoke run.
@@ -666,6 +676,10 @@ def run(options: Options) -> bool:
         f"    latency p50 / p99      {paced_p50:>10.2f} / {paced_p99:.2f} ms   (target p99 <= "
         f"{TARGET_P99_MS:.0f} ms at {options.learners:,} learners: {_verdict(paced_p99 <= TARGET_P99_MS)})"
     )
+    print(
+        f"    outcomes               {dict(sorted(paced.outcomes.items()))}; "
+        f"verdicts differing from the plan: {paced.verdict_mismatches}"
+    )
     print("  correctness (recounted from attempts)")
     _print_check("engine db", engine_check, submitted)
     _print_check("raw db", raw_check, submitted)
@@ -673,7 +687,7 @@ def run(options: Options) -> bool:
     _print_check("paced db", paced_check, submitted)
     same = engine_check.by_user == raw_check.by_user == batched_check.by_user == paced_check.by_user
     print(
-        f"    standings of the three databases identical (by scope, period, user): "
+        f"    standings of the four databases identical (by scope, period, user): "
         f"{'ok' if same else 'FAILED'}"
     )
     recorded = engine.outcomes.get("FeedbackCard", 0)
@@ -684,7 +698,10 @@ def run(options: Options) -> bool:
         and paced_check.ok
         and same
         and engine.verdict_mismatches == 0
+        and paced.verdict_mismatches == 0
+        and paced.outcomes.get("FeedbackCard", 0) == submitted
         and engine_check.attempts == submitted == recorded == raw_check.attempts
+        and batched_check.attempts == paced_check.attempts == submitted
     )
 
 
@@ -712,7 +729,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, common: bool = True) -> No
         "--workdir",
         type=Path,
         default=None,
-        help="keep engine.db and raw.db here instead of a deleted temp dir",
+        help="keep engine.db, raw.db, raw-batched.db and paced.db here instead of a deleted temp dir",
     )
     if common:
         add_common_arguments(parser)

@@ -470,3 +470,78 @@ def test_every_question_renders_within_discord_limits(bank: QuestionBank) -> Non
             )
             assert len(reveal) <= 6000 and len(reveal.description or "") <= 4096, question.id
             assert all(len(f.value or "") <= 1024 for f in reveal.fields)
+
+
+async def test_sharded_client_serves_the_guild(
+    tmp_path: Path, bank: QuestionBank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.adapters.discord.client import ShardedQuizClient
+
+    async def no_wait(self: object, shard_id: int | None, *, initial: bool = False) -> None:
+        return None  # Discord asks for 5 s between identifies; the fake does not
+
+    monkeypatch.setattr(ShardedQuizClient, "before_identify_hook", no_wait)
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'shards.db'}")
+    await upgrade(database)
+    store = SqlStore(database)
+    engine = QuizEngine(store, bank, rng=random.Random(3))
+    try:
+        async with FakeDiscord(shard_count=2) as fake:
+            with pointed_at(fake):
+                settings = DiscordSettings(token=Secret(fake.token), shard_count=2)
+                client = make_client(engine, settings, close_interval=0.2, guild_ready_timeout=0.05)
+                assert isinstance(client, ShardedQuizClient)
+                task = asyncio.create_task(client.start(fake.token))
+                try:
+                    await asyncio.wait_for(client.ready.wait(), 15)
+                    assert client.shard_count == 2
+                    record = await fake.slash_command("quiz", subcommand="help")
+                    assert "/quiz question" in (await record.response()).content
+                finally:
+                    await client.close()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await asyncio.wait_for(task, 10)
+    finally:
+        await store.close()
+
+
+def test_discord_settings_and_invite_url(tmp_path: Path) -> None:
+    import base64
+
+    from bot.adapters.discord.settings import load_discord_settings
+    from bot.config import SettingsError
+
+    token = base64.b64encode(b"123456789012345678").decode().rstrip("=") + ".x.y"
+    settings = load_discord_settings(
+        {
+            "DISCORD_TOKEN": token,
+            "DISCORD_GUILD_IDS": "1, 2",
+            "DISCORD_SHARD_COUNT": "4",
+            "DISCORD_SHARD_IDS": "0,1",
+        }
+    )
+    assert settings is not None and settings.guild_ids == (1, 2) and settings.shard_ids == (0, 1)
+    assert token not in repr(settings)
+    assert load_discord_settings({}) is None
+    for bad in (
+        {"DISCORD_GUILD_IDS": "abc"},
+        {"DISCORD_SHARD_IDS": "5", "DISCORD_SHARD_COUNT": "2"},
+        {"DISCORD_API_BASE_URL": "ftp://x"},
+        {"DISCORD_GATEWAY_URL": "http://x"},
+    ):
+        with pytest.raises(SettingsError, match=next(iter(bad))):
+            load_discord_settings({"DISCORD_TOKEN": token, **bad})
+    env = {**os.environ, "PYTHONPATH": str(REPO), "DISCORD_TOKEN": token}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "discord", "invite-url"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    url = done.stdout.strip()
+    assert "client_id=123456789012345678" in url and "applications.commands" in url
+    assert "permissions=84992" in url  # view channel, send messages, embed links, read history
+    assert token not in done.stdout + done.stderr
