@@ -8,7 +8,6 @@ fail; a test renders the whole bank through these functions.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import discord
 
@@ -167,35 +166,23 @@ def reveal_embed(card: RevealCard) -> discord.Embed:
     return embed
 
 
-def leaderboard_embed(card: LeaderboardCard) -> discord.Embed:
-    body = text.leaderboard(card).split("\n", 1)
+def _text_embed(body: str, colour: discord.Colour, *, escape: bool = False) -> discord.Embed:
+    """A plain-text report as an embed: its first line is the title."""
+    title, _, rest = body.partition("\n")
     return discord.Embed(
-        title=cut(body[0], TITLE_LIMIT),
-        description=cut(discord.utils.escape_markdown(body[1]) if len(body) > 1 else "", DESCRIPTION_LIMIT),
-        colour=QUESTION_COLOUR,
+        title=cut(title, TITLE_LIMIT),
+        description=cut(discord.utils.escape_markdown(rest) if escape else rest, DESCRIPTION_LIMIT),
+        colour=colour,
     )
+
+
+def leaderboard_embed(card: LeaderboardCard) -> discord.Embed:
+    return _text_embed(text.leaderboard(card), QUESTION_COLOUR, escape=True)  # names are members' own
 
 
 def stats_embed(card: StatsCard) -> discord.Embed:
-    body = text.stats(card).split("\n", 1)
-    return discord.Embed(
-        title=cut(body[0], TITLE_LIMIT),
-        description=cut(body[1] if len(body) > 1 else "", DESCRIPTION_LIMIT),
-        colour=QUESTION_COLOUR,
-    )
+    return _text_embed(text.stats(card), QUESTION_COLOUR)
 
 
 def summary_embed(card: SessionSummaryCard) -> discord.Embed:
-    body = text.summary(card).split("\n", 1)
-    return discord.Embed(
-        title=cut(body[0], TITLE_LIMIT),
-        description=cut(body[1] if len(body) > 1 else "", DESCRIPTION_LIMIT),
-        colour=RIGHT_COLOUR,
-    )
-
-
-def message_kwargs(embed: discord.Embed, view: discord.ui.View | None = None) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"embed": embed}
-    if view is not None:
-        kwargs["view"] = view
-    return kwargs
+    return _text_embed(text.summary(card), RIGHT_COLOUR)
