@@ -152,3 +152,20 @@ def test_every_question_was_reviewed_by_someone_else(bank: QuestionBank, repo_ro
         assert (row["verdict"] == "retired") == question.retired, question.id
         if row["verdict"] != "ok":
             assert row["changes"].strip(), f"{question.id}: say what changed"
+
+
+STUDY_NOTES_SOURCES = {
+    "https://huggingface.co/papers/2404.03592",  # the ReFT paper
+    "https://huggingface.co/spaces/evaluate-metric/bleu",
+    "https://huggingface.co/spaces/evaluate-metric/rouge",
+}
+
+
+def test_every_question_cites_aws_or_a_study_notes_source(active: list[Question]) -> None:
+    """Papers and specs may add to the references, never replace AWS's own documentation."""
+    from urllib.parse import urlsplit
+
+    def counts(url: str) -> bool:
+        return urlsplit(url).hostname in {"docs.aws.amazon.com", "aws.amazon.com"} or url in STUDY_NOTES_SOURCES
+
+    assert [q.id for q in active if not any(counts(url) for url in q.references)] == []
