@@ -166,6 +166,8 @@ def test_every_question_cites_aws_or_a_study_notes_source(active: list[Question]
     from urllib.parse import urlsplit
 
     def counts(url: str) -> bool:
-        return urlsplit(url).hostname in {"docs.aws.amazon.com", "aws.amazon.com"} or url in STUDY_NOTES_SOURCES
+        return (
+            urlsplit(url).hostname in {"docs.aws.amazon.com", "aws.amazon.com"} or url in STUDY_NOTES_SOURCES
+        )
 
     assert [q.id for q in active if not any(counts(url) for url in q.references)] == []

@@ -86,6 +86,12 @@ class QuizStore(Protocol):
 
     async def learner_id(self, learner: LearnerRef) -> int | None: ...
 
+    async def organiser_ids(self, place: PlaceRef) -> set[str]: ...
+
+    async def set_organiser(
+        self, place: PlaceRef, user_id: str, added_by: str, now: datetime, add: bool
+    ) -> bool: ...
+
     async def board_snapshot(
         self,
         place: PlaceRef,

@@ -601,6 +601,15 @@ class QuizEngine:
             locale=self.learner_locale(viewer, settings) if viewer else self.place_locale(settings),
         )
 
+    # -- organisers ---------------------------------------------------------------------
+
+    async def organisers(self, place: PlaceRef) -> set[str]:
+        """User ids added as organisers of this workspace (platform admins are extra)."""
+        return await self.store.organiser_ids(place)
+
+    async def set_organiser(self, place: PlaceRef, user_id: str, added_by: str, *, add: bool = True) -> bool:
+        return await self.store.set_organiser(place, user_id, added_by, self.clock(), add)
+
     # -- question quality -------------------------------------------------------------
 
     async def flag_question(

@@ -45,6 +45,7 @@ from bot.store.database import Database
 from bot.store.tables import (
     attempts,
     learners,
+    organisers,
     places,
     question_flags,
     question_stats,
@@ -954,6 +955,42 @@ class SqlStore:
                     for (s, p, score), n in sorted(histogram.items())
                 ],
             )
+
+    # -- organisers -------------------------------------------------------------------
+
+    async def organiser_ids(self, place: PlaceRef) -> set[str]:
+        query = select(organisers.c.user_id).where(
+            organisers.c.platform == place.platform, organisers.c.workspace_id == place.workspace
+        )
+        async with self.db.read() as conn:
+            return set((await conn.execute(query)).scalars())
+
+    async def set_organiser(
+        self, place: PlaceRef, user_id: str, added_by: str, now: datetime, add: bool
+    ) -> bool:
+        """Add or remove; True when that changed something (a repeat is a no-op)."""
+        async with self.db.write() as conn:
+            if add:
+                result = await conn.execute(
+                    self._insert(organisers)
+                    .values(
+                        platform=place.platform,
+                        workspace_id=place.workspace,
+                        user_id=user_id,
+                        added_by=added_by,
+                        added_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["platform", "workspace_id", "user_id"])
+                )
+            else:
+                result = await conn.execute(
+                    delete(organisers).where(
+                        organisers.c.platform == place.platform,
+                        organisers.c.workspace_id == place.workspace,
+                        organisers.c.user_id == user_id,
+                    )
+                )
+        return bool(result.rowcount)
 
 
 def _in_scopes(column: Any, workspaces: set[tuple[str, str]]) -> Any:

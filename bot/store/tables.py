@@ -203,3 +203,14 @@ question_flags = Table(
         postgresql_where=text("resolved_at IS NULL"),
     ),
 )
+
+# People a workspace's admins let run organiser commands (Slack: besides admins and owners).
+organisers = Table(
+    "organisers",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("workspace_id", String(64), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("added_by", String(64)),
+    Column("added_at", UTCDateTime, nullable=False),
+)
