@@ -268,17 +268,20 @@ def cmd_questions_regrade(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.adapters.discord.settings import load_discord_settings
+    from bot.adapters.slack.settings import load_slack_settings
 
     settings = _settings()
     try:
         discord_settings = load_discord_settings(settings.extra)
+        slack_settings = load_slack_settings(settings.extra, settings.http_port)
     except SettingsError as error:
         print(f"quizbot: configuration error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    if discord_settings is None:
+    if discord_settings is None and slack_settings is None:
         print(
-            "quizbot run: no platform is configured. Set DISCORD_TOKEN (Discord) in the environment "
-            "or .env; Slack support uses SLACK_BOT_TOKEN / SLACK_CLIENT_ID.\n"
+            "quizbot run: no platform is configured. Set DISCORD_TOKEN (Discord), or SLACK_BOT_TOKEN "
+            "with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN (Slack, one workspace), or SLACK_CLIENT_ID "
+            "and SLACK_CLIENT_SECRET (Slack, installable in many workspaces), in the environment or .env.\n"
             "To try the bot without any token, run: quizbot play",
             file=sys.stderr,
         )
@@ -287,13 +290,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     async def serve(app: Any) -> int:
         import signal
 
-        from bot.adapters.discord.client import run_discord
-
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await run_discord(app.engine, discord_settings, stop)
+        parts = []
+        if discord_settings is not None:
+            from bot.adapters.discord.client import run_discord
+
+            parts.append(run_discord(app.engine, discord_settings, stop))
+        if slack_settings is not None:
+            from bot.adapters.slack.runner import run_slack
+
+            parts.append(run_slack(app.engine, app.store, slack_settings, stop))
+        await asyncio.gather(*parts)
         return 0
 
     return _run(_with_app(args, serve))

@@ -44,13 +44,14 @@ class Settings:
     locale: str = "en"
     questions_dirs: tuple[Path, ...] = ()
     log_level: str = "INFO"
+    http_port: int = 3000
     extra: Mapping[str, Secret] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         return (
             f"Settings(database_url={redact_url(self.database_url)!r}, locale={self.locale!r}, "
             f"questions_dirs={self.questions_dirs!r}, log_level={self.log_level!r}, "
-            f"extra={sorted(self.extra)!r})"
+            f"http_port={self.http_port}, extra={sorted(self.extra)!r})"
         )
 
 
@@ -117,6 +118,12 @@ def _log_level(value: str) -> str:
     return level
 
 
+def _port(value: str) -> int:
+    if not value.strip().isdigit() or not 1 <= int(value) <= 65535:
+        raise SettingsError(f"QUIZBOT_HTTP_PORT must be a port number from 1 to 65535, got {value!r}")
+    return int(value)
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
     """Merge ``.env`` (if present) under the real environment, then validate."""
     merged: dict[str, str] = {}
@@ -132,5 +139,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         kwargs["questions_dirs"] = _questions_dirs(merged["QUIZBOT_QUESTIONS_DIRS"])
     if merged.get("QUIZBOT_LOG_LEVEL", "").strip():
         kwargs["log_level"] = _log_level(merged["QUIZBOT_LOG_LEVEL"])
+    if merged.get("QUIZBOT_HTTP_PORT", "").strip():
+        kwargs["http_port"] = _port(merged["QUIZBOT_HTTP_PORT"])
     secrets = {k: Secret(v) for k, v in merged.items() if k.startswith(("DISCORD_", "SLACK_"))}
     return Settings(extra=secrets, **kwargs)  # type: ignore[arg-type]

@@ -317,6 +317,13 @@ class QuizEngine:
     def _shuffle(self, question: Question) -> tuple[str, ...]:
         return tuple(self.rng.sample(question.option_keys, len(question.option_keys)))
 
+    async def question_for(self, round_id: int, locale: str) -> QuestionCard | None:
+        """A round's question again (for a form that answers it); None if unknown or closed."""
+        round_ = await self._round(round_id)
+        if round_ is None or round_.closed_at is not None:
+            return None
+        return self.question_card(round_, locale)
+
     async def attach_message(self, round_id: int, message_ref: str) -> None:
         """Remember the platform's reference to the posted message (for edits after restart)."""
         await self.store.set_message_ref(round_id, message_ref)

@@ -44,7 +44,9 @@ from bot.store.bulk import BulkWriter
 from bot.store.database import Database
 from bot.store.tables import (
     attempts,
+    installations,
     learners,
+    oauth_states,
     organisers,
     places,
     question_flags,
@@ -991,6 +993,54 @@ class SqlStore:
                     )
                 )
         return bool(result.rowcount)
+
+    # -- platform installations (OAuth) ----------------------------------------------
+
+    async def save_installation(self, platform: str, workspace_id: str, data: str, now: datetime) -> None:
+        insert = self._insert(installations).values(
+            platform=platform, workspace_id=workspace_id, data=data, updated_at=now
+        )
+        async with self.db.write() as conn:
+            await conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["platform", "workspace_id"],
+                    set_={"data": insert.excluded.data, "updated_at": insert.excluded.updated_at},
+                )
+            )
+
+    async def find_installation(self, platform: str, workspace_id: str) -> str | None:
+        query = select(installations.c.data).where(
+            installations.c.platform == platform, installations.c.workspace_id == workspace_id
+        )
+        async with self.db.read() as conn:
+            found: str | None = (await conn.execute(query)).scalar()
+        return found
+
+    async def delete_installation(self, platform: str, workspace_id: str) -> bool:
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                delete(installations).where(
+                    installations.c.platform == platform, installations.c.workspace_id == workspace_id
+                )
+            )
+        return bool(result.rowcount)
+
+    async def issue_state(self, state: str, expires_at: datetime) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(oauth_states.insert().values(state=state, expires_at=expires_at))
+
+    async def consume_state(self, state: str, now: datetime) -> bool:
+        """True once for a state issued and not expired; the row goes either way."""
+        async with self.db.write() as conn:
+            found = (
+                await conn.execute(
+                    delete(oauth_states)
+                    .where(oauth_states.c.state == state)
+                    .returning(oauth_states.c.expires_at)
+                )
+            ).scalar()
+            await conn.execute(delete(oauth_states).where(oauth_states.c.expires_at < now))
+        return found is not None and found > now
 
 
 def _in_scopes(column: Any, workspaces: set[tuple[str, str]]) -> Any:

@@ -214,3 +214,22 @@ organisers = Table(
     Column("added_by", String(64)),
     Column("added_at", UTCDateTime, nullable=False),
 )
+
+# A platform's installation in a workspace (Slack OAuth): tokens and ids as the platform
+# returned them, kept as JSON so the adapter owns their shape. Removed on uninstall.
+installations = Table(
+    "installations",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("workspace_id", String(64), primary_key=True),
+    Column("data", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# One-time OAuth states (the install flow's CSRF protection), consumed on the redirect.
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("state", String(64), primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+)

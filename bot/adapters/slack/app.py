@@ -1,0 +1,516 @@
+"""The Slack adapter: a slack-bolt AsyncApp whose listeners ack first, then work.
+
+Every listener acknowledges Slack at once (Bolt returns the HTTP response at ``ack()``),
+then calls the engine and answers privately. Posting, closing and revealing rounds use
+the bot token of the round's workspace, never a short-lived response URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack import blocks
+from bot.adapters.slack.people import People, Person
+from bot.adapters.slack.settings import SlackSettings
+from bot.engine import (
+    FeedbackMode,
+    LearnerRef,
+    Period,
+    PlaceRef,
+    QuestionCard,
+    QuizEngine,
+    RevealCard,
+    RoundBusy,
+    Scope,
+)
+from bot.engine.cards import SessionSummaryCard
+from bot.engine.locale import resolve_locale
+from bot.engine.lru import LruCache
+from bot.engine.model import FlagReason
+from bot.engine.service import EngineError, SettingRejected
+from bot.i18n import t
+
+log = logging.getLogger(__name__)
+
+CLOSE_INTERVAL_SECONDS = 5.0
+TASKS = ("3.1", "3.2", "3.3", "3.4")
+CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+ANSWER = re.compile(r"^quiz_answer_[A-F]$")
+MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+
+Responder = Callable[..., Awaitable[Any]]
+
+
+def web_client(
+    settings: SlackSettings, session: aiohttp.ClientSession, token: str | None = None
+) -> AsyncWebClient:
+    """One shared HTTP session (a new one per call cost a third of the CPU under load),
+    and retries on 429 (with Retry-After) and on connection errors."""
+    client = AsyncWebClient(
+        token=token,
+        base_url=settings.api_url or AsyncWebClient.BASE_URL,
+        session=session,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+    return client
+
+
+class SlackQuiz:
+    """The listeners' shared state: the engine, people cache, event de-duplication."""
+
+    def __init__(
+        self,
+        engine: QuizEngine,
+        settings: SlackSettings,
+        session: aiohttp.ClientSession,
+        token_for: Callable[[str], Awaitable[str | None]],
+        close_interval: float = CLOSE_INTERVAL_SECONDS,
+    ):
+        self.engine = engine
+        self.settings = settings
+        self.session = session
+        self.people = People()
+        self.token_for = token_for  # a workspace's bot token (one install, or the installation store)
+        self.close_interval = close_interval
+        self._seen_events: LruCache[str, bool] = LruCache(10_000)
+        self._closer: asyncio.Task[None] | None = None
+
+    # -- helpers ----------------------------------------------------------------------
+
+    async def learner(
+        self, client: AsyncWebClient, team_id: str, user_id: str, name: str = ""
+    ) -> tuple[LearnerRef, Person]:
+        person = await self.people.get(client, team_id, user_id, name)
+        return LearnerRef("slack", user_id, person.name, person.locale), person
+
+    def locale(self, person: Person) -> str:
+        return resolve_locale(person.locale, None, self.engine.default_locale)
+
+    async def is_organiser(self, place: PlaceRef, person: Person) -> bool:
+        if person.is_admin or person.user_id in self.settings.admin_user_ids:
+            return True
+        return person.user_id in await self.engine.organisers(place)
+
+    async def client_for(self, team_id: str) -> AsyncWebClient | None:
+        token = await self.token_for(team_id)
+        return web_client(self.settings, self.session, token) if token else None
+
+    def first_event(self, event_id: str | None) -> bool:
+        """Slack delivers events at least once; a retried delivery is acknowledged, not redone."""
+        if not event_id:
+            return True
+        if self._seen_events.get(event_id):
+            return False
+        self._seen_events.put(event_id, True)
+        return True
+
+    # -- rounds -----------------------------------------------------------------------
+
+    async def post_question(self, client: AsyncWebClient, channel: str, card: QuestionCard) -> str:
+        if card.previous_reveal is not None:
+            await self.publish_reveal(card.previous_reveal, client)
+        response = await client.chat_postMessage(
+            channel=channel,
+            text=blocks.question_fallback(card),
+            blocks=blocks.question_blocks(card),
+            metadata={"event_type": "quiz_round", "event_payload": {"round_id": card.round_id}},
+            unfurl_links=False,
+        )
+        ts = str(response["ts"])
+        await self.engine.attach_message(card.round_id, f"slack:{response['channel']}:{ts}")
+        return ts
+
+    async def publish_reveal(self, reveal: RevealCard, client: AsyncWebClient | None = None) -> None:
+        """Replace the question's buttons with the key, and post the reveal in its thread."""
+        if client is None and reveal.place is not None:
+            client = await self.client_for(reveal.place.workspace)
+        if client is None:
+            log.warning("no bot token for the workspace of round %s; reveal not posted", reveal.round_id)
+            return
+        if reveal.message_ref:
+            _, channel, ts = reveal.message_ref.split(":", 2)
+            with contextlib.suppress(SlackApiError):
+                await client.chat_update(
+                    channel=channel,
+                    ts=ts,
+                    text=blocks.cut(reveal.stem, 300),
+                    blocks=blocks.closed_question_blocks(reveal),
+                )
+            await client.chat_postMessage(
+                channel=channel,
+                thread_ts=ts,
+                text=t(reveal.locale, "reveal.title"),
+                blocks=blocks.reveal_blocks(reveal),
+                unfurl_links=False,
+            )
+        elif reveal.place is not None:
+            await client.chat_postMessage(
+                channel=reveal.place.channel,
+                text=t(reveal.locale, "reveal.title"),
+                blocks=blocks.reveal_blocks(reveal),
+                unfurl_links=False,
+            )
+
+    async def close_due_rounds(self) -> None:
+        while True:
+            try:
+                for reveal in await self.engine.close_due(platform="slack"):
+                    try:
+                        await self.publish_reveal(reveal)
+                    except SlackApiError:
+                        log.exception("could not post the reveal of round %s", reveal.round_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("closing due Slack rounds failed; trying again shortly")
+            await asyncio.sleep(self.close_interval)
+
+    def start(self) -> None:
+        if self._closer is None:
+            self._closer = asyncio.get_running_loop().create_task(
+                self.close_due_rounds(), name="slack-closer"
+            )
+
+    async def stop(self) -> None:
+        if self._closer is not None:
+            self._closer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._closer
+            self._closer = None
+
+    # -- /quiz --------------------------------------------------------------------------
+
+    async def command(self, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
+        team, channel, user = body["team_id"], body["channel_id"], body["user_id"]
+        learner, person = await self.learner(client, team, user, body.get("user_name", ""))
+        locale = self.locale(person)
+        place = PlaceRef("slack", team, channel)
+        words = (body.get("text") or "").split()
+        sub, args = (words[0].lower(), words[1:]) if words else ("help", [])
+
+        async def private(text: str, blocks_: list[dict[str, Any]] | None = None) -> None:
+            await respond(text=text, blocks=blocks_, response_type="ephemeral", replace_original=False)
+
+        if sub == "question":
+            await self.cmd_question(client, place, args, locale, private)
+        elif sub == "practice":
+            task = next((a for a in args if a in TASKS), None)
+            count = next((int(a) for a in args if a.isdigit()), 10)
+            card = await self.engine.start_session(learner, place, size=max(1, min(count, 50)), task=task)
+            await private(blocks.question_fallback(card), blocks.question_blocks(card))
+        elif sub == "leaderboard":
+            period = next((Period(a) for a in args if a in {"week", "month", "all"}), Period.WEEK)
+            scope = Scope.CHANNEL if "channel" in args else Scope.WORKSPACE
+            board = await self.engine.leaderboard(place, learner, period=period, scope=scope)
+            await private(
+                t(locale, "leaderboard.title", scope="", period=""), blocks.leaderboard_blocks(board)
+            )
+        elif sub == "stats":
+            stats = await self.engine.stats(learner, place)
+            await private(t(locale, "stats.title", name=learner.display_name), blocks.stats_blocks(stats))
+        elif sub == "admin":
+            await self.cmd_admin(place, person, args, locale, private)
+        else:
+            await private(t(locale, "slack.help"), [blocks.section(t(locale, "slack.help"))])
+
+    async def cmd_question(
+        self,
+        client: AsyncWebClient,
+        place: PlaceRef,
+        args: list[str],
+        locale: str,
+        private: Callable[..., Awaitable[None]],
+    ) -> None:
+        task = next((a for a in args if a in TASKS), None)
+        minutes = next((int(a) for a in args if a.isdigit()), None)
+        try:
+            card = await self.engine.ask(place, task=task, minutes=minutes)
+        except EngineError as error:
+            await private(str(error))
+            return
+        if isinstance(card, RoundBusy):
+            await private(t(locale, "busy", round=card.open_round_id))
+            return
+        try:
+            await self.post_question(client, place.channel, card)
+        except SlackApiError as error:
+            reason = error.response.get("error")
+            await self.engine.close(card.round_id)  # nobody can see it: do not leave it open
+            if reason in CANNOT_POST:
+                key = "slack.archived" if reason == "is_archived" else "slack.not_in_channel"
+                await private(t(locale, key, bot="quizbot"))
+                return
+            raise
+        await private(t(locale, "slack.posted"))
+
+    async def cmd_admin(
+        self,
+        place: PlaceRef,
+        person: Person,
+        args: list[str],
+        locale: str,
+        private: Callable[..., Awaitable[None]],
+    ) -> None:
+        if not await self.is_organiser(place, person):
+            await private(t(locale, "discord.not_organiser"))
+            return
+        action, rest = (args[0].lower(), args[1:]) if args else ("", [])
+        if action == "close":
+            reveal = await self.engine.close_open(place)
+            if reveal is None:
+                await private(t(locale, "discord.no_open_round"))
+                return
+            await self.publish_reveal(reveal)
+            await private(t(locale, "discord.closed"))
+        elif action == "reset-scores":
+            season = (await self.engine.fresh_settings(place)).season
+            await private(t(locale, "discord.reset.confirm"), blocks.reset_blocks(season, locale))
+        elif action in {"language", "timezone", "feedback"} and rest:
+            name = {"language": "locale", "timezone": "timezone", "feedback": "feedback"}[action]
+            value: object = (
+                FeedbackMode(rest[0])
+                if action == "feedback" and rest[0] in {"immediate", "at-close"}
+                else rest[0]
+            )
+            try:
+                await self.engine.update_settings(place, **{name: value})
+            except SettingRejected as error:
+                await private(t(locale, "discord.setting.invalid", allowed=error.allowed))
+                return
+            await private(t(locale, "discord.setting.saved", name=action, value=rest[0]))
+        elif action == "organisers" and len(rest) >= 2 and rest[0] in {"add", "remove"}:
+            mentioned = MENTION.fullmatch(rest[1])
+            user_id = mentioned.group(1) if mentioned else rest[1].lstrip("@")
+            changed = await self.engine.set_organiser(place, user_id, person.user_id, add=rest[0] == "add")
+            key = (
+                ("slack.organiser.added" if rest[0] == "add" else "slack.organiser.removed")
+                if changed
+                else "slack.organiser.unchanged"
+            )
+            await private(t(locale, key, user=user_id))
+        elif action == "organisers":
+            await private(t(locale, "slack.usage.organisers"))
+        elif action in {"language", "timezone", "feedback"}:
+            await private(t(locale, "slack.usage.setting", name=action))
+        else:
+            await private(t(locale, "slack.help"), [blocks.section(t(locale, "slack.help"))])
+
+    # -- buttons and forms ------------------------------------------------------------
+
+    async def answer(self, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
+        action = body["actions"][0]
+        round_text, letter = action["value"].split(":")
+        team, user, channel = body["team"]["id"], body["user"]["id"], body["channel"]["id"]
+        learner, _ = await self.learner(client, team, user, body["user"].get("name", ""))
+        result = await self.engine.answer(
+            int(round_text), learner, [letter], PlaceRef("slack", team, channel)
+        )
+        text, feedback = blocks.answer_blocks(result)
+        await respond(text=text, blocks=feedback, response_type="ephemeral", replace_original=False)
+
+    async def open_multi(self, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
+        team, user, channel = body["team"]["id"], body["user"]["id"], body["channel"]["id"]
+        round_id = int(body["actions"][0]["value"])
+        _, person = await self.learner(client, team, user)
+        card = await self.engine.question_for(round_id, self.locale(person))
+        if card is None:
+            await respond(
+                text=t(self.locale(person), "refused.closed"),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        metadata = {"round": round_id, "channel": channel, "count": card.select_count}
+        await client.views_open(trigger_id=body["trigger_id"], view=blocks.multi_answer_view(card, metadata))
+
+    async def submit_multi(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        view = body["view"]
+        metadata = json.loads(view["private_metadata"])
+        chosen = [
+            o["value"] for o in view["state"]["values"]["choice"]["letters"].get("selected_options") or []
+        ]
+        team, user = body["team"]["id"], body["user"]["id"]
+        if len(chosen) != metadata["count"]:
+            _, person = await self.learner(client, team, user)
+            await ack(
+                response_action="errors",
+                errors={"choice": t(self.locale(person), "slack.modal.wrong_count", count=metadata["count"])},
+            )
+            return
+        await ack()
+        learner, _ = await self.learner(client, team, user)
+        result = await self.engine.answer(
+            int(metadata["round"]), learner, chosen, PlaceRef("slack", team, metadata["channel"])
+        )
+        text, feedback = blocks.answer_blocks(result)
+        await client.chat_postEphemeral(channel=metadata["channel"], user=user, text=text, blocks=feedback)
+
+    async def next_question(self, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
+        team, user = body["team"]["id"], body["user"]["id"]
+        learner, person = await self.learner(client, team, user)
+        try:
+            card = await self.engine.next_question(int(body["actions"][0]["value"]), learner)
+        except EngineError:
+            await respond(
+                text=t(self.locale(person), "refused.unknown_round"),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        if isinstance(card, SessionSummaryCard):
+            summary = blocks.summary_blocks(card)
+            await respond(
+                text=t(card.locale, "summary.title"),
+                blocks=summary,
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        else:
+            await respond(
+                text=blocks.question_fallback(card),
+                blocks=blocks.question_blocks(card),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+
+    async def open_report(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        team, user = body["team"]["id"], body["user"]["id"]
+        _, person = await self.learner(client, team, user)
+        channel = (body.get("channel") or {}).get("id") or user
+        view = blocks.report_view(int(body["actions"][0]["value"]), self.locale(person), {"channel": channel})
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    async def submit_report(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        view = body["view"]
+        metadata = json.loads(view["private_metadata"])
+        team, user = body["team"]["id"], body["user"]["id"]
+        learner, person = await self.learner(client, team, user)
+        comment = (view["state"]["values"].get("comment", {}).get("text", {}) or {}).get("value")
+        question_id = await self.engine.flag_round(learner, int(metadata["round"]), FlagReason.WRONG, comment)
+        locale = self.locale(person)
+        text = (
+            t(locale, "discord.report.thanks", id=question_id)
+            if question_id
+            else t(locale, "refused.unknown_round")
+        )
+        with contextlib.suppress(SlackApiError):
+            await client.chat_postEphemeral(channel=metadata["channel"], user=user, text=text)
+
+    async def confirm_reset(self, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
+        team, user, channel = body["team"]["id"], body["user"]["id"], body["channel"]["id"]
+        place = PlaceRef("slack", team, channel)
+        _, person = await self.learner(client, team, user)
+        locale = self.locale(person)
+        if not await self.is_organiser(place, person):
+            await respond(
+                text=t(locale, "discord.not_organiser"), response_type="ephemeral", replace_original=False
+            )
+            return
+        settings = await self.engine.reset_season(place, from_season=int(body["actions"][0]["value"]))
+        await respond(text=t(locale, "discord.reset.done", season=settings.season), replace_original=True)
+
+    async def practice_from_home(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """App Home has no channel to be private in: practice runs in the app's DM."""
+        team, user = body["team"]["id"], body["user"]["id"]
+        learner, _ = await self.learner(client, team, user)
+        opened = await client.conversations_open(users=user)
+        channel = opened["channel"]["id"]
+        card = await self.engine.start_session(learner, PlaceRef("slack", team, channel), size=10)
+        await client.chat_postMessage(
+            channel=channel, text=blocks.question_fallback(card), blocks=blocks.question_blocks(card)
+        )
+
+    async def home(self, event: dict[str, Any], team: str, client: AsyncWebClient) -> None:
+        user = event["user"]
+        learner, _ = await self.learner(client, team, user)
+        place = PlaceRef("slack", team, event.get("channel") or user)
+        stats = await self.engine.stats(learner, place)
+        board = await self.engine.leaderboard(place, learner, period=Period.WEEK, scope=Scope.WORKSPACE)
+        await client.views_publish(user_id=user, view=blocks.home_view(stats, board))
+
+
+def register(app: AsyncApp, quiz: SlackQuiz) -> None:
+    """Wire Slack's events to the quiz: ack first, then work (Bolt runs the rest after)."""
+
+    @app.command("/quiz")
+    async def on_quiz(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
+        await ack()
+        await quiz.command(body, client, respond)
+
+    @app.action(ANSWER)
+    async def on_answer(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
+        await ack()
+        await quiz.answer(body, client, respond)
+
+    @app.action("quiz_answer_multi")
+    async def on_multi(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
+        await ack()
+        await quiz.open_multi(body, client, respond)
+
+    @app.view("quiz_multi")
+    async def on_multi_submit(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await quiz.submit_multi(ack, body, client)
+
+    @app.action("quiz_next")
+    async def on_next(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
+        await ack()
+        await quiz.next_question(body, client, respond)
+
+    @app.action("quiz_report")
+    async def on_report(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await quiz.open_report(body, client)
+
+    @app.view("quiz_report_view")
+    async def on_report_submit(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await quiz.submit_report(body, client)
+
+    @app.action("quiz_reset")
+    async def on_reset(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
+        await ack()
+        await quiz.confirm_reset(body, client, respond)
+
+    @app.action("quiz_practice_home")
+    async def on_practice_home(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await quiz.practice_from_home(body, client)
+
+    @app.event("app_home_opened")
+    async def on_home(body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab", "home") == "home" and quiz.first_event(body.get("event_id")):
+            await quiz.home(event, body["team_id"], client)
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any], respond: Responder | None = None) -> None:
+        log.error(
+            "slack listener failed (team %s, user %s)",
+            (body.get("team") or {}).get("id", body.get("team_id")),
+            (body.get("user") or {}).get("id", body.get("user_id")),
+            exc_info=error,
+        )
+        if respond is not None:
+            with contextlib.suppress(Exception):
+                await respond(
+                    text=t("en", "discord.error"), response_type="ephemeral", replace_original=False
+                )

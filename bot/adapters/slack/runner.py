@@ -1,0 +1,123 @@
+"""Start the Slack adapter: one workspace (a bot token) or many (OAuth install), served
+over HTTP at /slack/events or through Socket Mode (no public URL needed)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+
+from bot.adapters.slack.app import SlackQuiz, register, web_client
+from bot.adapters.slack.installations import DbInstallationStore, DbOAuthStateStore
+from bot.adapters.slack.settings import SlackSettings
+from bot.engine import QuizEngine
+from bot.store import SqlStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SlackAdapter:
+    app: AsyncApp
+    quiz: SlackQuiz
+    installations: DbInstallationStore | None
+
+
+def build_slack(
+    engine: QuizEngine,
+    store: SqlStore,
+    settings: SlackSettings,
+    session: aiohttp.ClientSession,
+    close_interval: float | None = None,
+) -> SlackAdapter:
+    client = web_client(settings, session, settings.bot_token)
+    installations: DbInstallationStore | None = None
+    if settings.multi_workspace:
+        assert settings.client_id is not None and settings.client_secret is not None
+        installations = DbInstallationStore(store)
+        oauth = AsyncOAuthSettings(
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            scopes=list(settings.scopes),
+            installation_store=installations,
+            state_store=DbOAuthStateStore(store),
+            install_path="/slack/install",
+            redirect_uri_path="/slack/oauth_redirect",
+        )
+        app = AsyncApp(signing_secret=settings.signing_secret, oauth_settings=oauth, client=client)
+        found = installations
+
+        async def token_for(team_id: str) -> str | None:
+            bot = await found.async_find_bot(enterprise_id=None, team_id=team_id)
+            return bot.bot_token if bot is not None else None
+    else:
+        app = AsyncApp(token=settings.bot_token, signing_secret=settings.signing_secret, client=client)
+
+        async def token_for(team_id: str) -> str | None:
+            return settings.bot_token
+
+    options: dict[str, Any] = {} if close_interval is None else {"close_interval": close_interval}
+    quiz = SlackQuiz(engine, settings, session, token_for, **options)
+    register(app, quiz)
+    if installations is not None:
+        register_uninstall(app, installations)
+    return SlackAdapter(app, quiz, installations)
+
+
+def register_uninstall(app: AsyncApp, installations: DbInstallationStore) -> None:
+    """Uninstalled or tokens revoked: the workspace's tokens are deleted at once."""
+
+    @app.event("app_uninstalled")
+    async def on_uninstalled(body: dict[str, Any]) -> None:
+        await installations.async_delete_all(
+            enterprise_id=body.get("enterprise_id"), team_id=body.get("team_id")
+        )
+        log.info("slack app uninstalled from %s; its tokens are deleted", body.get("team_id"))
+
+    @app.event("tokens_revoked")
+    async def on_revoked(body: dict[str, Any], event: dict[str, Any]) -> None:
+        if (event.get("tokens") or {}).get("bot"):
+            await installations.async_delete_bot(
+                enterprise_id=body.get("enterprise_id"), team_id=body.get("team_id")
+            )
+            log.info("slack bot token revoked in %s; deleted", body.get("team_id"))
+
+
+async def serve_http(adapter: SlackAdapter, host: str, port: int) -> web.AppRunner:
+    application = adapter.app.web_app(path="/slack/events")
+    runner = web.AppRunner(application, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+async def run_slack(
+    engine: QuizEngine, store: SqlStore, settings: SlackSettings, stop: asyncio.Event, host: str = "0.0.0.0"
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        adapter = build_slack(engine, store, settings, session)
+        adapter.quiz.start()
+        try:
+            if settings.socket_mode:
+                from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+                handler = AsyncSocketModeHandler(
+                    adapter.app, app_token=settings.app_token, web_client=web_client(settings, session)
+                )
+                await handler.connect_async()  # type: ignore[no-untyped-call]
+                log.info("slack adapter ready (Socket Mode)")
+                await stop.wait()
+                await handler.close_async()  # type: ignore[no-untyped-call]
+            else:
+                runner = await serve_http(adapter, host, settings.http_port)
+                log.info("slack adapter ready (HTTP on port %s at /slack/events)", settings.http_port)
+                await stop.wait()
+                await runner.cleanup()
+        finally:
+            await adapter.quiz.stop()
