@@ -57,7 +57,7 @@ def build_slack(
             bot = await found.async_find_bot(enterprise_id=None, team_id=team_id)
             return bot.bot_token if bot is not None else None
     else:
-        app = AsyncApp(token=settings.bot_token, signing_secret=settings.signing_secret, client=client)
+        app = AsyncApp(signing_secret=settings.signing_secret, client=client)  # the client carries the token
 
         async def token_for(team_id: str) -> str | None:
             return settings.bot_token
@@ -89,12 +89,16 @@ def register_uninstall(app: AsyncApp, installations: DbInstallationStore) -> Non
             log.info("slack bot token revoked in %s; deleted", body.get("team_id"))
 
 
-async def serve_http(adapter: SlackAdapter, host: str, port: int) -> web.AppRunner:
+async def serve_http(adapter: SlackAdapter, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Serve /slack/events (and the OAuth pages); port 0 picks a free one, returned."""
     application = adapter.app.web_app(path="/slack/events")
     runner = web.AppRunner(application, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    return runner
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    server: Any = site._server
+    bound = server.sockets[0].getsockname()[1] if server is not None and server.sockets else port
+    return runner, int(bound)
 
 
 async def run_slack(
@@ -115,7 +119,7 @@ async def run_slack(
                 await stop.wait()
                 await handler.close_async()  # type: ignore[no-untyped-call]
             else:
-                runner = await serve_http(adapter, host, settings.http_port)
+                runner, _ = await serve_http(adapter, host, settings.http_port)
                 log.info("slack adapter ready (HTTP on port %s at /slack/events)", settings.http_port)
                 await stop.wait()
                 await runner.cleanup()

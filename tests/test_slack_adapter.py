@@ -1,0 +1,359 @@
+"""The Slack adapter end to end: the real slack-bolt AsyncApp served over HTTP on
+loopback (and through Socket Mode), signed Slack-shaped requests, and a fake Slack Web
+API that records every call; a real SQLite database behind the engine."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from bot.adapters.slack.runner import SlackAdapter, build_slack, serve_http
+from bot.adapters.slack.settings import SlackSettings
+from bot.config import Secret
+from bot.engine import PlaceRef, QuizEngine
+from bot.engine.questions import QuestionBank
+from bot.store import Database, SqlStore
+from bot.store.migrate import upgrade
+from bot.store.tables import attempts, installations
+from tests.fakes.slack_server import FakeSlack, Message, SlackClientSim
+
+SECRET = "test-signing-secret"
+
+
+@dataclass
+class Bot:
+    fake: FakeSlack
+    sim: SlackClientSim
+    adapter: SlackAdapter
+    engine: QuizEngine
+    store: SqlStore
+    db_path: Path
+
+    @property
+    def place(self) -> PlaceRef:
+        return PlaceRef("slack", "T1", self.fake.channel.id)
+
+    def questions(self) -> list[Message]:
+        return [m for m in self.fake.messages(self.fake.channel.id) if m.thread_ts is None]
+
+    async def attempts(self) -> int:
+        async with self.store.db.read() as conn:
+            return int((await conn.execute(select(func.count()).select_from(attempts))).scalar_one())
+
+    def private_text(self, user: str) -> str:
+        return "\n".join(
+            json.dumps(m.blocks, ensure_ascii=False) + m.text
+            for m in self.fake.ephemerals(self.fake.channel.id, user)
+        )
+
+
+@contextlib.asynccontextmanager
+async def running(
+    tmp_path: Path, bank: QuestionBank, oauth: bool = False, **settings: Any
+) -> AsyncIterator[Bot]:
+    db_path = tmp_path / "quizbot.db"
+    database = Database(f"sqlite+aiosqlite:///{db_path}")
+    await upgrade(database)
+    store = SqlStore(database)
+    engine = QuizEngine(store, bank, rng=random.Random(17))
+    async with FakeSlack() as fake, aiohttp.ClientSession() as session:
+        options = {
+            "signing_secret": Secret(SECRET),
+            "bot_token": Secret("xoxb-test"),
+            "api_url": fake.api_url,
+            **settings,
+        }
+        if oauth:  # installable in many workspaces: no bot token, the fake's app credentials
+            options |= {
+                "bot_token": None,
+                "client_id": fake.client_id,
+                "client_secret": Secret(fake.client_secret),
+            }
+        adapter = build_slack(engine, store, SlackSettings(**options), session, close_interval=0.2)
+        adapter.quiz.start()
+        runner, port = await serve_http(adapter, "127.0.0.1", 0)
+        try:
+            async with SlackClientSim(fake, f"http://127.0.0.1:{port}/slack/events", SECRET) as sim:
+                yield Bot(fake, sim, adapter, engine, store, db_path)
+        finally:
+            await adapter.quiz.stop()
+            await runner.cleanup()
+            await store.close()
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, bank: QuestionBank) -> AsyncIterator[Bot]:
+    async with running(tmp_path, bank) as running_bot:
+        yield running_bot
+
+
+async def right_letters(bot: Bot, round_id: int, correct: bool = True) -> list[str]:
+    record = await bot.store.get_round(round_id)
+    assert record is not None
+    question = bot.engine.bank.get(record.question_id)
+    assert question is not None
+    keys = [k for k in record.option_order if (k in question.answer) == correct][: question.select_count]
+    return ["ABCDEF"[record.option_order.index(k)] for k in keys]
+
+
+async def post_question(bot: Bot, text: str = "question") -> tuple[Message, int]:
+    delivery = await bot.sim.slash_command(text, user=bot.fake.admin.id)
+    assert delivery.status == 200 and delivery.elapsed < 3
+    await bot.fake.wait_for(lambda: bool(bot.questions()), 5)
+    message = bot.questions()[-1]
+    actions = next(b for b in message.blocks if b["type"] == "actions")
+    round_id = int(actions["block_id"].removeprefix("quiz_round_"))
+    await bot.fake.wait_for(lambda: "Question posted" in bot.private_text(bot.fake.admin.id), 5)
+    return message, round_id
+
+
+async def submit_modal(bot: Bot, user: str, letters: list[str]) -> Any:
+    """Submit the user's own answer form once it is open (opening it is the bot's job)."""
+    state = {
+        "choice": {"letters": {"type": "checkboxes", "selected_options": [{"value": v} for v in letters]}}
+    }
+    for _ in range(100):
+        try:
+            return await bot.sim.view_submission("quiz_multi", state, user=user)
+        except LookupError:  # not opened yet
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"no answer form was opened for {user}")
+
+
+async def answer(bot: Bot, message: Message, round_id: int, user: str, letters: list[str]) -> Any:
+    actions = next(b for b in message.blocks if b["type"] == "actions")
+    if actions["elements"][0]["action_id"] == "quiz_answer_multi":
+        opened = await bot.sim.block_action(
+            "quiz_answer_multi", str(round_id), user=user, message_ts=message.ts
+        )
+        assert opened.status == 200 and opened.elapsed < 3
+        return await submit_modal(bot, user, letters)
+    return await bot.sim.block_action(
+        f"quiz_answer_{letters[0]}", f"{round_id}:{letters[0]}", user=user, message_ts=message.ts
+    )
+
+
+def add_users(bot: Bot, count: int, prefix: str = "U") -> list[str]:
+    ids = []
+    for n in range(count):
+        user = bot.fake.add_user(f"{prefix}{n:03d}", f"learner{n}")
+        bot.fake.channel.members.add(user.id)
+        ids.append(user.id)
+    return ids
+
+
+async def test_question_burst_with_a_slow_store(bot: Bot) -> None:
+    message, round_id = await post_question(bot, "question 30")
+    right = await right_letters(bot, round_id)
+    users = add_users(bot, 50)
+    lock = sqlite3.connect(bot.db_path, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # another connection holds the write lock: the store is slow
+    release = asyncio.get_running_loop().call_later(5, lock.execute, "COMMIT")
+    try:
+        first = await asyncio.gather(*(answer(bot, message, round_id, u, right) for u in users))
+        again = await asyncio.gather(*(answer(bot, message, round_id, u, right) for u in users[:10]))
+        assert all(d.status == 200 and d.elapsed < 3 for d in first + again), max(
+            d.elapsed for d in first + again
+        )
+        await bot.fake.wait_for(lambda: all("Correct!" in bot.private_text(u) for u in users), 20)
+        await bot.fake.wait_for(
+            lambda: all("already answered" in bot.private_text(u) for u in users[:10]), 10
+        )
+    finally:
+        release.cancel()
+        with contextlib.suppress(sqlite3.OperationalError):
+            lock.execute("COMMIT")
+        lock.close()
+    reveal = await bot.engine.close(round_id)  # the deadline passes just before the message is updated
+    assert reveal is not None
+    late = add_users(bot, 3, prefix="L")
+    multi = any(
+        e["action_id"] == "quiz_answer_multi"
+        for b in message.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+    )
+    for user in late:  # the buttons still show; the round is closed: no form opens, a polite note comes
+        action = (
+            ("quiz_answer_multi", str(round_id))
+            if multi
+            else (f"quiz_answer_{right[0]}", f"{round_id}:{right[0]}")
+        )
+        await bot.sim.block_action(*action, user=user, message_ts=message.ts)
+    await bot.fake.wait_for(lambda: all("closed" in bot.private_text(u) for u in late), 5)
+    await bot.adapter.quiz.publish_reveal(reveal)
+    thread = [m for m in bot.fake.messages(bot.fake.channel.id) if m.thread_ts == message.ts]
+    assert (
+        thread
+        and "50 answer(s)" in json.dumps(thread[-1].blocks)
+        and "and 40 more" in json.dumps(thread[-1].blocks)
+    )
+    updated = next(m for m in bot.fake.messages(bot.fake.channel.id) if m.ts == message.ts)
+    assert not any(b["type"] == "actions" for b in updated.blocks)  # buttons gone
+    assert await bot.attempts() == 50
+
+
+async def test_multiple_response_through_the_modal(bot: Bot) -> None:
+    question = next(q for q in bot.engine.bank if q.type == "multiple")
+    card = await bot.engine.ask(bot.place, question_id=question.id)
+    from bot.engine import QuestionCard
+
+    assert isinstance(card, QuestionCard)
+    client = await bot.adapter.quiz.client_for("T1")
+    assert client is not None
+    await bot.adapter.quiz.post_question(client, bot.fake.channel.id, card)
+    message = bot.questions()[-1]
+    right = await right_letters(bot, card.round_id)
+    too_few = await answer(bot, message, card.round_id, bot.fake.member.id, right[:1])
+    assert too_few.status == 200 and "exactly" in too_few.body  # the modal stays open with an error
+    done = await answer(bot, message, card.round_id, bot.fake.member.id, right)
+    assert done.status == 200
+    await bot.fake.wait_for(lambda: "Correct!" in bot.private_text(bot.fake.member.id), 5)
+
+
+async def test_practice_runs_to_its_summary(bot: Bot) -> None:
+    user = bot.fake.member.id
+
+    def questions_shown() -> list[Message]:
+        return [
+            m
+            for m in bot.fake.ephemerals(bot.fake.channel.id, user)
+            if '"quiz_round_' in json.dumps(m.blocks)
+        ]
+
+    await bot.sim.slash_command("practice 3.4 2", user=user)
+    for step in range(2):
+        await bot.fake.wait_for(lambda step=step: len(questions_shown()) > step, 5)  # question step+1 shown
+        shown = questions_shown()[-1]
+        actions = next(b for b in shown.blocks if b["type"] == "actions")
+        round_id = int(actions["block_id"].removeprefix("quiz_round_"))
+        letters = await right_letters(bot, round_id)
+        before = len(bot.fake.ephemerals(bot.fake.channel.id, user))
+        if actions["elements"][0]["action_id"] == "quiz_answer_multi":
+            await bot.sim.block_action("quiz_answer_multi", str(round_id), user=user, message_ts=shown.ts)
+            await submit_modal(bot, user, letters)
+        else:
+            await bot.sim.block_action(
+                f"quiz_answer_{letters[0]}", f"{round_id}:{letters[0]}", user=user, message_ts=shown.ts
+            )
+        await bot.fake.wait_for(
+            lambda before=before: len(bot.fake.ephemerals(bot.fake.channel.id, user)) > before, 5
+        )
+        feedback = bot.fake.ephemerals(bot.fake.channel.id, user)[-1]
+        assert "Correct!" in feedback.text
+        buttons = [e for b in feedback.blocks if b["type"] == "actions" for e in b["elements"]]
+        assert {e["action_id"] for e in buttons} == {"quiz_next", "quiz_report"}
+        next_button = next(e for e in buttons if e["action_id"] == "quiz_next")
+        await bot.sim.block_action("quiz_next", next_button["value"], user=user, message_ts=feedback.ts)
+    await bot.fake.wait_for(lambda: "Session finished" in bot.private_text(user), 5)
+    assert "Task 3.4: 2/2" in bot.private_text(user)
+
+
+async def test_leaderboard_stats_and_a_portuguese_user(bot: Bot) -> None:
+    message, round_id = await post_question(bot)
+    right = await right_letters(bot, round_id)
+    portuguese = bot.fake.add_user("UPT", "bia", locale="pt-BR")
+    bot.fake.channel.members.add(portuguese.id)
+    await answer(bot, message, round_id, portuguese.id, right)
+    await bot.fake.wait_for(lambda: "Correto!" in bot.private_text(portuguese.id), 5)
+    await bot.sim.slash_command("leaderboard all", user=portuguese.id)
+    await bot.fake.wait_for(lambda: "Classificação" in bot.private_text(portuguese.id), 5)
+    assert "Você: posição 1 de 1" in bot.private_text(portuguese.id)
+    await bot.sim.slash_command("stats", user=portuguese.id)
+    await bot.fake.wait_for(lambda: "Estatísticas de" in bot.private_text(portuguese.id), 5)
+
+
+async def test_app_home_is_published_once_per_delivery(bot: Bot) -> None:
+    event = {"type": "app_home_opened", "user": bot.fake.member.id, "channel": "D1", "tab": "home"}
+    first = await bot.sim.event(event, event_id="Ev1")
+    retry = await bot.sim.event(event, retry_num=1, event_id="Ev1")  # Slack's retried delivery
+    assert first.status == retry.status == 200
+    await bot.fake.wait_for(lambda: bool(bot.fake.views_published(bot.fake.member.id)), 5)
+    await asyncio.sleep(0.3)
+    assert len(bot.fake.views_published(bot.fake.member.id)) == 1
+    view = bot.fake.views_published(bot.fake.member.id)[0]
+    assert view["type"] == "home" and "quiz_practice_home" in json.dumps(view)
+
+
+async def test_organiser_commands_are_refused_to_others(bot: Bot) -> None:
+    await bot.sim.slash_command("admin feedback at-close", user=bot.fake.member.id)
+    await bot.fake.wait_for(lambda: "Only organisers" in bot.private_text(bot.fake.member.id), 5)
+    assert (await bot.engine.fresh_settings(bot.place)).feedback.value == "immediate"
+    await bot.sim.slash_command(f"admin organisers add <@{bot.fake.member.id}|bob>", user=bot.fake.admin.id)
+    await bot.fake.wait_for(lambda: "can now run organiser" in bot.private_text(bot.fake.admin.id), 5)
+    await bot.sim.slash_command("admin feedback at-close", user=bot.fake.member.id)
+    await bot.fake.wait_for(lambda: "Saved" in bot.private_text(bot.fake.member.id), 5)
+    assert (await bot.engine.fresh_settings(bot.place)).feedback.value == "at-close"
+
+
+async def test_bad_signatures_and_old_requests_change_nothing(bot: Bot) -> None:
+    import time
+
+    forged = await bot.sim.slash_command("question", user=bot.fake.admin.id, bad_signature=True)
+    stale = await bot.sim.slash_command("question", user=bot.fake.admin.id, timestamp=int(time.time()) - 600)
+    assert forged.status == stale.status == 401
+    await asyncio.sleep(0.3)
+    assert bot.questions() == [] and await bot.store.open_channel_round(bot.place) is None
+
+
+async def test_rate_limit_is_retried(bot: Bot) -> None:
+    bot.fake.fail_next("chat.postMessage", status=429, retry_after=1)
+    await post_question(bot)
+    posts = bot.fake.calls_to("chat.postMessage")
+    assert [c.status for c in posts][:2] == [429, 200] and len(bot.questions()) == 1
+
+
+async def test_not_in_channel_is_explained(bot: Bot) -> None:
+    outside = bot.fake.add_channel("C2", "elsewhere", bot_member=False)
+    outside.members.add(bot.fake.admin.id)
+    bot.fake.error_next("chat.postMessage", "not_in_channel")
+    await bot.sim.slash_command("question", user=bot.fake.admin.id, channel=outside.id)
+    await bot.fake.wait_for(
+        lambda: any("/invite" in m.text for m in bot.fake.ephemerals(outside.id, bot.fake.admin.id)), 5
+    )
+    assert await bot.store.open_channel_round(PlaceRef("slack", "T1", outside.id)) is None
+
+
+async def test_oauth_install_then_uninstall(tmp_path: Path, bank: QuestionBank) -> None:
+    async with running(tmp_path, bank, oauth=True) as bot:
+        base = bot.sim.url.removesuffix("/slack/events")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/slack/install", allow_redirects=False) as page:
+                assert page.status in (200, 302)
+                body = await page.text()
+                cookies = page.cookies
+            state = (
+                body.split("state=")[1].split("&")[0].split('"')[0]
+                if "state=" in body
+                else page.headers["Location"].split("state=")[1].split("&")[0]
+            )
+            code = bot.fake.issue_oauth_code("T1", bot.fake.admin.id)
+            async with http.get(
+                f"{base}/slack/oauth_redirect",
+                params={"code": code, "state": state},
+                cookies={k: v.value for k, v in cookies.items()},
+            ) as done:
+                assert done.status == 200, await done.text()
+        async with bot.store.db.read() as conn:
+            assert (await conn.execute(select(func.count()).select_from(installations))).scalar_one() == 1
+        token = await bot.adapter.quiz.token_for("T1")
+        assert token and token.startswith("xoxb-")
+        await bot.sim.event({"type": "app_uninstalled"}, event_id="EvU")
+        await bot.fake.wait_for(lambda: True, 0.1)
+        for _ in range(50):
+            async with bot.store.db.read() as conn:
+                if (await conn.execute(select(func.count()).select_from(installations))).scalar_one() == 0:
+                    break
+            await asyncio.sleep(0.05)
+        assert await bot.adapter.quiz.token_for("T1") is None
