@@ -357,3 +357,79 @@ async def test_oauth_install_then_uninstall(tmp_path: Path, bank: QuestionBank) 
                     break
             await asyncio.sleep(0.05)
         assert await bot.adapter.quiz.token_for("T1") is None
+
+
+async def test_report_a_question_from_its_feedback(bot: Bot) -> None:
+    message, round_id = await post_question(bot)
+    right = await right_letters(bot, round_id)
+    user = bot.fake.member.id
+    await answer(bot, message, round_id, user, right)
+    await bot.fake.wait_for(lambda: "quiz_report" in bot.private_text(user), 5)
+    feedback = [
+        m for m in bot.fake.ephemerals(bot.fake.channel.id, user) if "quiz_report" in json.dumps(m.blocks)
+    ][-1]
+    await bot.sim.block_action("quiz_report", str(round_id), user=user, message_ts=feedback.ts)
+    state = {"comment": {"text": {"type": "plain_text_input", "value": "the key looks wrong"}}}
+    for _ in range(100):
+        try:
+            await bot.sim.view_submission("quiz_report_view", state, user=user)
+            break
+        except LookupError:
+            await asyncio.sleep(0.05)
+    await bot.fake.wait_for(lambda: "is reported" in bot.private_text(user), 5)
+    (summary,) = await bot.engine.open_flags()
+    assert summary.comments == ("the key looks wrong",)
+
+
+async def test_reset_scores_asks_first(bot: Bot) -> None:
+    admin = bot.fake.admin.id
+    await bot.sim.slash_command("admin reset-scores", user=admin)
+    await bot.fake.wait_for(lambda: "quiz_reset" in bot.private_text(admin), 5)
+    confirm = [
+        m for m in bot.fake.ephemerals(bot.fake.channel.id, admin) if "quiz_reset" in json.dumps(m.blocks)
+    ][-1]
+    assert (await bot.engine.fresh_settings(bot.place)).season == 1
+    clicks = await asyncio.gather(  # a double click: both land before the message is replaced
+        bot.sim.block_action("quiz_reset", "1", user=admin, message_ts=confirm.ts),
+        bot.sim.block_action("quiz_reset", "1", user=admin, message_ts=confirm.ts),
+    )
+    assert all(c.status == 200 for c in clicks)
+    await bot.fake.wait_for(lambda: "Season 2 has started" in bot.private_text(admin), 5)
+    await asyncio.sleep(0.3)
+    assert (await bot.engine.fresh_settings(bot.place)).season == 2
+
+
+async def test_socket_mode_takes_a_command(tmp_path: Path, bank: QuestionBank) -> None:
+    from bot.adapters.slack.runner import run_slack
+
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'socket.db'}")
+    await upgrade(database)
+    store = SqlStore(database)
+    engine = QuizEngine(store, bank, rng=random.Random(5))
+    stop = asyncio.Event()
+    try:
+        async with FakeSlack() as fake:
+            settings = SlackSettings(
+                signing_secret=Secret("unused"),
+                bot_token=Secret("xoxb-test"),
+                app_token=Secret(next(iter(fake.app_tokens))),
+                api_url=fake.api_url,
+            )
+            task = asyncio.create_task(run_slack(engine, store, settings, stop))
+            try:
+                await fake.wait_for(lambda: fake.socket_connections > 0, 10)
+                payload = fake.slash_command_payload("help", user=fake.member.id)
+                envelope = await fake.socket_send("slash_commands", payload)
+                ack = await fake.socket_ack(envelope)
+                assert ack.elapsed < 3
+                await fake.wait_for(
+                    lambda: any(
+                        "/quiz question" in m.text for m in fake.ephemerals(fake.channel.id, fake.member.id)
+                    ),
+                    5,
+                )
+            finally:
+                stop.set()
+                await asyncio.wait_for(task, 10)
+    finally:
+        await store.close()
