@@ -325,38 +325,57 @@ async def test_not_in_channel_is_explained(bot: Bot) -> None:
     assert await bot.store.open_channel_round(PlaceRef("slack", "T1", outside.id)) is None
 
 
-async def test_oauth_install_then_uninstall(tmp_path: Path, bank: QuestionBank) -> None:
+async def install(bot: Bot) -> None:
+    """The OAuth flow as a workspace admin meets it: the install page, Slack, the redirect."""
+    base = bot.sim.url.removesuffix("/slack/events")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/slack/install", allow_redirects=False) as page:
+            assert page.status in (200, 302)
+            body = await page.text()
+            location = page.headers.get("Location", "")
+            cookies = {k: v.value for k, v in page.cookies.items()}
+        source = location if "state=" in location else body
+        state = source.split("state=")[1].split("&")[0].split('"')[0]
+        code = bot.fake.issue_oauth_code("T1", bot.fake.admin.id)
+        async with http.get(
+            f"{base}/slack/oauth_redirect", params={"code": code, "state": state}, cookies=cookies
+        ) as done:
+            assert done.status == 200, await done.text()
+
+
+async def installed_count(bot: Bot) -> int:
+    async with bot.store.db.read() as conn:
+        return int((await conn.execute(select(func.count()).select_from(installations))).scalar_one())
+
+
+async def eventually(check: Any) -> None:
+    """Listeners run after the ack: wait (5 s at most) for their effect."""
+    for _ in range(100):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition never held")
+
+
+async def test_oauth_install_then_revoke_and_uninstall(tmp_path: Path, bank: QuestionBank) -> None:
     async with running(tmp_path, bank, oauth=True) as bot:
-        base = bot.sim.url.removesuffix("/slack/events")
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"{base}/slack/install", allow_redirects=False) as page:
-                assert page.status in (200, 302)
-                body = await page.text()
-                cookies = page.cookies
-            state = (
-                body.split("state=")[1].split("&")[0].split('"')[0]
-                if "state=" in body
-                else page.headers["Location"].split("state=")[1].split("&")[0]
-            )
-            code = bot.fake.issue_oauth_code("T1", bot.fake.admin.id)
-            async with http.get(
-                f"{base}/slack/oauth_redirect",
-                params={"code": code, "state": state},
-                cookies={k: v.value for k, v in cookies.items()},
-            ) as done:
-                assert done.status == 200, await done.text()
-        async with bot.store.db.read() as conn:
-            assert (await conn.execute(select(func.count()).select_from(installations))).scalar_one() == 1
+        await install(bot)
+        assert await installed_count(bot) == 1
         token = await bot.adapter.quiz.token_for("T1")
         assert token and token.startswith("xoxb-")
+        await post_question(bot)  # the workspace's own token works
+        assert bot.fake.calls_to("chat.postMessage")[-1].token == token
+        await bot.sim.event({"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}}, event_id="EvR")
+        await eventually(lambda: _zero(bot))
+        await install(bot)
+        assert await installed_count(bot) == 1
         await bot.sim.event({"type": "app_uninstalled"}, event_id="EvU")
-        await bot.fake.wait_for(lambda: True, 0.1)
-        for _ in range(50):
-            async with bot.store.db.read() as conn:
-                if (await conn.execute(select(func.count()).select_from(installations))).scalar_one() == 0:
-                    break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: _zero(bot))
         assert await bot.adapter.quiz.token_for("T1") is None
+
+
+async def _zero(bot: Bot) -> bool:
+    return await installed_count(bot) == 0
 
 
 async def test_report_a_question_from_its_feedback(bot: Bot) -> None:
