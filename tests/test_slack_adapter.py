@@ -29,6 +29,7 @@ from bot.store.tables import attempts, installations
 from tests.fakes.slack_server import FakeSlack, Message, SlackClientSim
 
 SECRET = "test-signing-secret"
+REPO = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -452,3 +453,57 @@ async def test_socket_mode_takes_a_command(tmp_path: Path, bank: QuestionBank) -
                 await asyncio.wait_for(task, 10)
     finally:
         await store.close()
+
+
+async def test_quizbot_run_serves_slack_over_http(tmp_path: Path) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with FakeSlack() as fake:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.api_url,
+            "QUIZBOT_HTTP_PORT": str(port),
+            "QUIZBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+        }
+        env.pop("DISCORD_TOKEN", None)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            async with SlackClientSim(fake, f"http://127.0.0.1:{port}/slack/events", SECRET) as sim:
+                for _ in range(200):  # wait until it listens
+                    with contextlib.suppress(aiohttp.ClientError, OSError):
+                        verified = await sim.url_verification("ch4llenge")
+                        break
+                    await asyncio.sleep(0.05)
+                assert verified.status == 200 and "ch4llenge" in verified.body
+                delivery = await sim.slash_command("help", user=fake.member.id)
+                assert delivery.status == 200
+                await fake.wait_for(
+                    lambda: any(
+                        "/quiz question" in m.text for m in fake.ephemerals(fake.channel.id, fake.member.id)
+                    ),
+                    5,
+                )
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 0, err.decode()
+    assert "slack adapter ready" in err.decode()

@@ -182,3 +182,27 @@ def test_slack_settings() -> None:
     ]:
         with pytest.raises(SettingsError, match=name):
             load_slack_settings(bad)
+
+
+def test_manifest_matches_what_the_app_uses(repo_root: Any) -> None:
+    import yaml
+
+    from bot.adapters.slack.settings import DEFAULT_SCOPES
+
+    manifest = yaml.safe_load((repo_root / "slack" / "manifest.yml").read_text(encoding="utf-8"))
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/quiz"]
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == set(DEFAULT_SCOPES)
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {
+        "app_home_opened",
+        "app_uninstalled",
+        "tokens_revoked",
+    }
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    for url in (
+        manifest["settings"]["interactivity"]["request_url"],
+        manifest["settings"]["event_subscriptions"]["request_url"],
+        manifest["features"]["slash_commands"][0]["url"],
+    ):
+        assert url.endswith("/slack/events")
+    assert manifest["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")
