@@ -476,10 +476,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"quizbot: configuration error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # libraries that log every statement or request with its parameters stay at WARNING
-    for noisy in ("alembic", "aiosqlite", "asyncio", "sqlalchemy"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    from bot.logs import configure_logging
+
+    configure_logging(settings.log_level, [*settings.extra.values(), settings.database_url])
     try:
         result: int = args.handler(args)
     except BrokenPipeError:  # `quizbot questions export | head`: the reader left, not an error

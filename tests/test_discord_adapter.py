@@ -300,13 +300,17 @@ async def test_organiser_commands_are_refused_to_others(bot: Bot) -> None:
 async def test_reset_scores_asks_first_and_a_second_click_changes_nothing(bot: Bot) -> None:
     admin = bot.fake.admin.user.id
     record = await bot.fake.slash_command("quizadmin", subcommand="reset-scores", user_id=admin)
-    callback = await record.response()
-    assert "new season" in callback.content.lower()
-    confirm = record.original
-    assert confirm is not None
-    first = await bot.fake.click(buttons(confirm)[0]["custom_id"], confirm.id, user_id=admin)
-    await first.response()
+    assert "new season" in (await followup_text(record)).lower()
+    (confirm,) = record.followups
+    custom_id = buttons(confirm)[0]["custom_id"]
+    clicks = await asyncio.gather(*(bot.fake.click(custom_id, confirm.id, user_id=admin) for _ in range(2)))
+    texts = [await followup_text(click) for click in clicks]
+    assert all("Season 2 has started" in text for text in texts)
+    again = await bot.fake.click(custom_id, confirm.id, user_id=admin)  # later, on the same stale button
+    assert "Season 2 has started" in await followup_text(again)
     assert (await bot.engine.fresh_settings(bot.place)).season == 2
+    outsider = await bot.fake.click(custom_id, confirm.id)  # a member who is no organiser
+    assert "Only organisers" in await followup_text(outsider)
 
 
 async def test_forged_and_stale_buttons_get_a_polite_answer(bot: Bot) -> None:

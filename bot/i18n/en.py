@@ -96,4 +96,11 @@ MESSAGES: dict[str, str] = {
     "slack.usage.organisers": "Usage: `/quiz admin organisers add|remove @user`",
     "slack.usage.setting": "Usage: `/quiz admin {name} <value>`",
     "slack.help": "*/quiz question* [task] [minutes] — post a question to this channel; everyone answers with the buttons.\n*/quiz practice* [task] [count] — a private practice session with explanations.\n*/quiz leaderboard* [week|month|all] [channel] — the top 10 and your rank.\n*/quiz stats* — your accuracy per task statement and objective, and your runs.\n*/quiz help* — this message.\nOrganisers: */quiz admin* close · reset-scores · language en|pt-BR · timezone <zone> · feedback immediate|at-close · organisers add|remove @user.\nThink a question is wrong? Use *Report question* under its explanation.",
+    "setting.allowed.timezone": "an IANA time zone such as Europe/Berlin or America/Sao_Paulo",
+    "setting.allowed.locale": "en or pt-BR",
+    "setting.allowed.feedback": "immediate or at-close",
+    "setting.allowed.round_minutes": "a whole number of minutes from 1 to 1440",
+    "setting.allowed.organiser_role": "a role, or nothing to clear it",
+    "slack.not_organiser": "Only organisers can do this: workspace admins and owners, and the people they added with `/quiz admin organisers add`.",
+    "slack.bad_minutes": "A round lasts from 1 to 1440 minutes.",
 }

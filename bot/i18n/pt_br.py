@@ -96,4 +96,11 @@ MESSAGES: dict[str, str] = {
     "slack.usage.organisers": "Uso: `/quiz admin organisers add|remove @usuário`",
     "slack.usage.setting": "Uso: `/quiz admin {name} <valor>`",
     "slack.help": "*/quiz question* [task] [minutes] — publica uma questão neste canal; todos respondem pelos botões.\n*/quiz practice* [task] [count] — uma sessão de prática particular, com explicações.\n*/quiz leaderboard* [week|month|all] [channel] — os 10 primeiros e a sua posição.\n*/quiz stats* — seu desempenho por tarefa e objetivo, e suas sequências.\n*/quiz help* — esta mensagem.\nOrganizadores: */quiz admin* close · reset-scores · language en|pt-BR · timezone <fuso> · feedback immediate|at-close · organisers add|remove @usuário.\nAchou uma questão errada? Use *Reportar questão* abaixo da explicação.",
+    "setting.allowed.timezone": "um fuso horário IANA, como Europe/Berlin ou America/Sao_Paulo",
+    "setting.allowed.locale": "en ou pt-BR",
+    "setting.allowed.feedback": "immediate ou at-close",
+    "setting.allowed.round_minutes": "um número inteiro de minutos de 1 a 1440",
+    "setting.allowed.organiser_role": "um cargo, ou nada para remover",
+    "slack.not_organiser": "Só organizadores podem fazer isso: administradores e proprietários do workspace, e as pessoas adicionadas com `/quiz admin organisers add`.",
+    "slack.bad_minutes": "Uma rodada dura de 1 a 1440 minutos.",
 }

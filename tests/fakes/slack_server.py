@@ -340,6 +340,7 @@ class FakeSlack:
         self._oauth_codes: dict[str, tuple[str, str, str]] = {}  # code → team, user, scopes
         self._faults: list[_Fault] = []
         self._delays: dict[str, float] = {}
+        self._drops: set[str] = set()
         self._tickets: dict[str, str] = {}  # Socket Mode ticket → app id
         self._sockets: list[_SocketConnection] = []
         self._sent_envelopes: dict[str, float] = {}
@@ -360,6 +361,7 @@ class FakeSlack:
             "conversations.info": (self._conversations_info, "bot"),
             "conversations.history": (self._conversations_history, "bot"),
             "conversations.join": (self._conversations_join, "bot"),
+            "conversations.open": (self._conversations_open, "bot"),
             "oauth.v2.access": (self._oauth_v2_access, "none"),
             "apps.connections.open": (self._apps_connections_open, "app"),
         }
@@ -544,9 +546,15 @@ class FakeSlack:
         """Every call to ``method`` takes ``seconds`` longer, until ``clear_faults``."""
         self._delays[method] = seconds
 
+    def drop_after_store_next(self, method: str) -> None:
+        """The next call is carried out, then its connection is closed with no answer: the
+        client cannot tell whether it happened (a lost reply)."""
+        self._drops.add(method)
+
     def clear_faults(self) -> None:
         self._faults.clear()
         self._delays.clear()
+        self._drops.clear()
 
     async def _injected(self, method: str) -> web.Response | None:
         if method in self._delays:
@@ -582,6 +590,10 @@ class FakeSlack:
         assert isinstance(response, web.Response) and response.body is not None
         call.response = json.loads(bytes(response.body))  # type: ignore[arg-type]
         await self._notify()
+        if method in self._drops:
+            self._drops.discard(method)
+            if request.transport is not None:
+                request.transport.close()  # stored, but the reply never arrives
         return response
 
     async def _answer(self, call: Call, headers: Mapping[str, str]) -> web.Response:
@@ -846,6 +858,13 @@ class FakeSlack:
             "pin_count": 0,
             "response_metadata": {"next_cursor": cursor},
         }
+
+    async def _conversations_open(self, ctx: _Ctx) -> JSON:
+        """The app's DM with a user (what App Home's messages tab shows)."""
+        users = str(ctx.args.get("users") or "")
+        if users not in self.users or "," in users:
+            raise SlackError("user_not_found")
+        return {"channel": {"id": self.dm(users).id}}
 
     async def _conversations_join(self, ctx: _Ctx) -> JSON:
         team = ctx.bot_team

@@ -141,7 +141,7 @@ class QuizClientMixin:
                 for reveal in await self.engine.close_due(platform="discord"):
                     try:
                         await self.publish_reveal(reveal)
-                    except discord.HTTPException:
+                    except Exception:  # one reveal failing must not lose the others of the batch
                         log.exception("could not post the reveal of round %s", reveal.round_id)
             except asyncio.CancelledError:
                 raise

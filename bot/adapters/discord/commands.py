@@ -18,6 +18,8 @@ from discord.app_commands import locale_str as _
 from bot.adapters.discord import interactions, render
 from bot.adapters.discord.components import ResetButton
 from bot.adapters.discord.interactions import (
+    apologise,
+    defer_private,
     engine_of,
     is_organiser,
     learner_of,
@@ -167,9 +169,18 @@ class QuizAdmin(app_commands.Group):
         super().__init__(name="quizadmin", description=_("Quiz settings for organisers"))
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if await is_organiser(interaction):
-            return True
-        await send_private(interaction, content=t(locale_of(interaction), "discord.not_organiser"))
+        if interaction.type is discord.InteractionType.autocomplete:
+            return True  # time zone suggestions: harmless, and they cannot be deferred
+        try:
+            if await is_organiser(interaction):
+                await defer_private(interaction)  # every subcommand below touches the database
+                return True
+            await send_private(interaction, content=t(locale_of(interaction), "discord.not_organiser"))
+        except Exception:  # discord.py only reports AppCommandError from checks: answer here
+            log.exception(
+                "the organiser check failed (guild %s, user %s)", interaction.guild_id, interaction.user.id
+            )
+            await apologise(interaction)
         return False
 
     async def _save(self, interaction: discord.Interaction, name: str, shown: str, **change: Any) -> None:
@@ -177,15 +188,13 @@ class QuizAdmin(app_commands.Group):
         try:
             await engine_of(interaction).update_settings(place_of(interaction), **change)
         except SettingRejected as error:
-            await send_private(
-                interaction, content=t(locale, "discord.setting.invalid", allowed=error.allowed)
-            )
+            allowed = t(locale, f"setting.allowed.{error.name}")
+            await send_private(interaction, content=t(locale, "discord.setting.invalid", allowed=allowed))
             return
         await send_private(interaction, content=t(locale, "discord.setting.saved", name=name, value=shown))
 
     @app_commands.command(name="close", description=_("Close the open question in this channel now"))
     async def close(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         reveal = await engine_of(interaction).close_open(place_of(interaction))
         locale = locale_of(interaction)
         if reveal is None:

@@ -146,8 +146,9 @@ DYNAMIC_ITEMS = (AnswerButton, AnswerSelect, NextButton, ReportButton, ResetButt
 class ReportModal(discord.ui.Modal):
     """Asks for an optional comment; kept in memory only for the minutes the form is open."""
 
-    def __init__(self, round_id: int, title: str, label: str) -> None:
-        super().__init__(title=title[:45], custom_id=f"quiz:fm:{round_id}", timeout=900)
+    def __init__(self, round_id: int, opener: int, title: str, label: str) -> None:
+        # one form per opener: two members reporting the same round must not share it
+        super().__init__(title=title[:45], custom_id=f"quiz:fm:{round_id}:{opener}", timeout=900)
         self.round_id = round_id
         self.comment: discord.ui.TextInput[ReportModal] = discord.ui.TextInput(
             label=label[:45],

@@ -61,6 +61,12 @@ def locale_of(interaction: discord.Interaction) -> str:
     return resolve_locale(str(interaction.locale), None, engine_of(interaction).default_locale)
 
 
+async def defer_private(interaction: discord.Interaction) -> None:
+    """Acknowledge now (Discord's 3 s), answer with a follow-up once the work is done."""
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=True, thinking=True)
+
+
 async def send_private(interaction: discord.Interaction, **kwargs: Any) -> None:
     """Reply privately, whether or not the interaction was already answered or deferred."""
     if interaction.response.is_done():
@@ -148,12 +154,15 @@ async def open_report(interaction: discord.Interaction, round_id: int) -> None:
     from bot.adapters.discord.components import ReportModal
 
     locale = locale_of(interaction)
-    modal = ReportModal(round_id, t(locale, "discord.report.title"), t(locale, "discord.report.label"))
+    modal = ReportModal(
+        round_id, interaction.id, t(locale, "discord.report.title"), t(locale, "discord.report.label")
+    )
     await interaction.response.send_modal(modal)
 
 
 @guarded
 async def submit_report(interaction: discord.Interaction, round_id: int, comment: str) -> None:
+    await defer_private(interaction)
     engine = engine_of(interaction)
     question_id = await engine.flag_round(
         learner_of(interaction), round_id, FlagReason.WRONG, comment or None
@@ -167,11 +176,14 @@ async def submit_report(interaction: discord.Interaction, round_id: int, comment
 
 async def is_organiser(interaction: discord.Interaction) -> bool:
     """Manage Server, or the quiz-organiser role the server chose (checked at run time:
-    Discord's own command permissions can be changed by server admins)."""
+    Discord's own command permissions can be changed by server admins). Reading the role
+    touches the database, so the interaction is acknowledged first."""
     if interaction.guild is None or not isinstance(interaction.user, discord.Member):
         return False
     if interaction.permissions.manage_guild:
         return True
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=True, thinking=True)
     settings = await engine_of(interaction).fresh_settings(place_of(interaction))
     role = settings.organiser_role
     return role is not None and any(str(r.id) == role for r in interaction.user.roles)
@@ -180,10 +192,9 @@ async def is_organiser(interaction: discord.Interaction) -> bool:
 @guarded
 async def confirm_reset(interaction: discord.Interaction, season: int) -> None:
     locale = locale_of(interaction)
+    await defer_private(interaction)
     if not await is_organiser(interaction):
         await send_private(interaction, content=t(locale, "discord.not_organiser"))
         return
     settings = await engine_of(interaction).reset_season(place_of(interaction), from_season=season)
-    await interaction.response.edit_message(
-        content=t(locale, "discord.reset.done", season=settings.season), view=None
-    )
+    await send_private(interaction, content=t(locale, "discord.reset.done", season=settings.season))

@@ -44,6 +44,26 @@ def cut(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 
+EMBED_LIMIT = 6000
+
+
+def fit(embed: discord.Embed) -> discord.Embed:
+    """Keep an embed within Discord's 6,000 characters in all: the longest field gives way
+    first (a question at every schema maximum would otherwise exceed it)."""
+    while len(embed) > EMBED_LIMIT and embed.fields:
+        index, longest = max(enumerate(embed.fields), key=lambda item: len(item[1].value or ""))
+        value = longest.value or ""
+        keep = max(20, len(value) - (len(embed) - EMBED_LIMIT))
+        if keep >= len(value):
+            break
+        embed.set_field_at(index, name=longest.name, value=cut(value, keep), inline=longest.inline)
+    if len(embed) > EMBED_LIMIT and embed.description:
+        embed.description = cut(
+            embed.description, max(100, len(embed.description) - (len(embed) - EMBED_LIMIT))
+        )
+    return embed
+
+
 def timestamp(moment: datetime, style: str = "R") -> str:
     """A Discord timestamp: every reader sees it in their own time zone ("in 10 minutes")."""
     return f"<t:{int(moment.timestamp())}:{style}>"
@@ -117,7 +137,7 @@ def feedback_embed(card: FeedbackCard) -> discord.Embed:
                 inline=False,
             )
     embed.add_field(name="📖", value=cut("\n".join(card.references), FIELD_LIMIT), inline=False)
-    return embed
+    return fit(embed)
 
 
 def feedback_view(card: FeedbackCard, session_id: int | None) -> discord.ui.View:
@@ -163,7 +183,7 @@ def reveal_embed(card: RevealCard) -> discord.Embed:
     for letter, why in card.why_wrong:
         embed.add_field(name=f"✗ {letter}", value=cut(why, FIELD_LIMIT), inline=False)
     embed.add_field(name="📖", value=cut("\n".join(card.references), FIELD_LIMIT), inline=False)
-    return embed
+    return fit(embed)
 
 
 def _text_embed(body: str, colour: discord.Colour, *, escape: bool = False) -> discord.Embed:

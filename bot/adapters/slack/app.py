@@ -23,6 +23,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.adapters.slack import blocks
 from bot.adapters.slack.people import People, Person
@@ -48,6 +49,7 @@ from bot.i18n import t
 log = logging.getLogger(__name__)
 
 CLOSE_INTERVAL_SECONDS = 5.0
+HOME_START_GUARD_SECONDS = 10.0
 TASKS = ("3.1", "3.2", "3.3", "3.4")
 CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 ANSWER = re.compile(r"^quiz_answer_[A-F]$")
@@ -57,20 +59,24 @@ Responder = Callable[..., Awaitable[Any]]
 
 
 def web_client(
-    settings: SlackSettings, session: aiohttp.ClientSession, token: str | None = None
+    settings: SlackSettings,
+    session: aiohttp.ClientSession,
+    token: str | None = None,
+    *,
+    connection_retries: bool = True,
 ) -> AsyncWebClient:
     """One shared HTTP session (a new one per call cost a third of the CPU under load),
-    and retries on 429 (with Retry-After) and on connection errors."""
-    client = AsyncWebClient(
+    and retries on 429 (with Retry-After) and, unless a caller handles them itself, on
+    connection errors."""
+    handlers: list[Any] = [AsyncRateLimitErrorRetryHandler(max_retry_count=2)]
+    if connection_retries:
+        handlers.append(AsyncConnectionErrorRetryHandler(max_retry_count=2))
+    return AsyncWebClient(
         token=token,
         base_url=settings.api_url or AsyncWebClient.BASE_URL,
         session=session,
-        retry_handlers=[
-            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=handlers,
     )
-    return client
 
 
 class SlackQuiz:
@@ -91,6 +97,7 @@ class SlackQuiz:
         self.token_for = token_for  # a workspace's bot token (one install, or the installation store)
         self.close_interval = close_interval
         self._seen_events: LruCache[str, bool] = LruCache(10_000)
+        self._home_starts: LruCache[tuple[str, str], float] = LruCache(10_000)
         self._closer: asyncio.Task[None] | None = None
 
     # -- helpers ----------------------------------------------------------------------
@@ -103,6 +110,38 @@ class SlackQuiz:
 
     def locale(self, person: Person) -> str:
         return resolve_locale(person.locale, None, self.engine.default_locale)
+
+    async def quick_locale(self, team_id: str, user_id: str, channel: str) -> str:
+        """The learner's language if known, else the workspace's: no Slack call."""
+        person = self.people.peek(team_id, user_id)
+        if person is not None and person.locale:
+            return self.locale(person)
+        settings = await self.engine.settings(PlaceRef("slack", team_id, channel))
+        return self.engine.place_locale(settings)
+
+    async def reply_after_form(
+        self,
+        client: AsyncWebClient,
+        metadata: dict[str, Any],
+        user: str,
+        text: str,
+        body: list[dict[str, Any]],
+    ) -> None:
+        """A form's submission has no response URL of its own: answer through the one of
+        the click that opened the form (it works in DMs and channels the bot is not in),
+        else privately in the channel, else in the app's DM."""
+        url = metadata.get("response_url")
+        if url:
+            webhook = AsyncWebhookClient(url, session=self.session)
+            sent = await webhook.send(
+                text=text, blocks=body, response_type="ephemeral", replace_original=False
+            )
+            if sent.status_code == 200:
+                return
+        try:
+            await client.chat_postEphemeral(channel=metadata["channel"], user=user, text=text, blocks=body)
+        except SlackApiError:
+            await client.chat_postMessage(channel=user, text=text, blocks=body)
 
     async def is_organiser(self, place: PlaceRef, person: Person) -> bool:
         if person.is_admin or person.user_id in self.settings.admin_user_ids:
@@ -125,18 +164,41 @@ class SlackQuiz:
     # -- rounds -----------------------------------------------------------------------
 
     async def post_question(self, client: AsyncWebClient, channel: str, card: QuestionCard) -> str:
+        """Post a round's question once. A lost reply is not retried blindly: the message
+        carries the round id in its metadata, and the channel's recent history is checked
+        before posting again."""
         if card.previous_reveal is not None:
             await self.publish_reveal(card.previous_reveal, client)
-        response = await client.chat_postMessage(
-            channel=channel,
-            text=blocks.question_fallback(card),
-            blocks=blocks.question_blocks(card),
-            metadata={"event_type": "quiz_round", "event_payload": {"round_id": card.round_id}},
-            unfurl_links=False,
-        )
-        ts = str(response["ts"])
-        await self.engine.attach_message(card.round_id, f"slack:{response['channel']}:{ts}")
+        poster = web_client(self.settings, self.session, client.token, connection_retries=False)
+        arguments: dict[str, Any] = {
+            "channel": channel,
+            "text": blocks.question_fallback(card),
+            "blocks": blocks.question_blocks(card),
+            "metadata": {"event_type": "quiz_round", "event_payload": {"round_id": card.round_id}},
+            "unfurl_links": False,
+        }
+        try:
+            response = await poster.chat_postMessage(**arguments)
+            posted_channel, ts = str(response["channel"]), str(response["ts"])
+        except (TimeoutError, aiohttp.ClientError):
+            found = await self.find_posted(client, channel, card.round_id)
+            if found is None:
+                response = await poster.chat_postMessage(**arguments)
+                posted_channel, ts = str(response["channel"]), str(response["ts"])
+            else:
+                posted_channel, ts = channel, found
+        await self.engine.attach_message(card.round_id, f"slack:{posted_channel}:{ts}")
         return ts
+
+    async def find_posted(self, client: AsyncWebClient, channel: str, round_id: int) -> str | None:
+        """The ts of this round's question among the channel's latest messages, if it got there."""
+        history = await client.conversations_history(channel=channel, limit=50, include_all_metadata=True)
+        for message in history.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == "quiz_round" and payload.get("round_id") == round_id:
+                return str(message["ts"])
+        return None
 
     async def publish_reveal(self, reveal: RevealCard, client: AsyncWebClient | None = None) -> None:
         """Replace the question's buttons with the key, and post the reveal in its thread."""
@@ -175,7 +237,7 @@ class SlackQuiz:
                 for reveal in await self.engine.close_due(platform="slack"):
                     try:
                         await self.publish_reveal(reveal)
-                    except SlackApiError:
+                    except Exception:  # one reveal failing must not lose the others of the batch
                         log.exception("could not post the reveal of round %s", reveal.round_id)
             except asyncio.CancelledError:
                 raise
@@ -226,7 +288,8 @@ class SlackQuiz:
         elif sub == "stats":
             stats = await self.engine.stats(learner, place)
             await private(t(locale, "stats.title", name=learner.display_name), blocks.stats_blocks(stats))
-        elif sub == "admin":
+        elif sub == "admin":  # re-read the admin flag: it may have changed within the hour
+            person = await self.people.get(client, team, user, fresh=True)
             await self.cmd_admin(place, person, args, locale, private)
         else:
             await private(t(locale, "slack.help"), [blocks.section(t(locale, "slack.help"))])
@@ -241,24 +304,29 @@ class SlackQuiz:
     ) -> None:
         task = next((a for a in args if a in TASKS), None)
         minutes = next((int(a) for a in args if a.isdigit()), None)
+        if minutes is not None and not 1 <= minutes <= 1440:
+            await private(t(locale, "slack.bad_minutes"))
+            return
         try:
             card = await self.engine.ask(place, task=task, minutes=minutes)
-        except EngineError as error:
-            await private(str(error))
+        except EngineError:
+            await private(t(locale, "discord.no_questions"))
             return
         if isinstance(card, RoundBusy):
             await private(t(locale, "busy", round=card.open_round_id))
             return
         try:
             await self.post_question(client, place.channel, card)
-        except SlackApiError as error:
-            reason = error.response.get("error")
-            await self.engine.close(card.round_id)  # nobody can see it: do not leave it open
-            if reason in CANNOT_POST:
-                key = "slack.archived" if reason == "is_archived" else "slack.not_in_channel"
-                await private(t(locale, key, bot="quizbot"))
-                return
-            raise
+        except Exception as error:
+            await self.engine.close(
+                card.round_id
+            )  # nobody can see it: do not leave it open, blocking the channel
+            reason = error.response.get("error") if isinstance(error, SlackApiError) else None
+            if reason not in CANNOT_POST:
+                raise
+            key = "slack.archived" if reason == "is_archived" else "slack.not_in_channel"
+            await private(t(locale, key, bot="quizbot"))
+            return
         await private(t(locale, "slack.posted"))
 
     async def cmd_admin(
@@ -270,7 +338,7 @@ class SlackQuiz:
         private: Callable[..., Awaitable[None]],
     ) -> None:
         if not await self.is_organiser(place, person):
-            await private(t(locale, "discord.not_organiser"))
+            await private(t(locale, "slack.not_organiser"))
             return
         action, rest = (args[0].lower(), args[1:]) if args else ("", [])
         if action == "close":
@@ -293,7 +361,9 @@ class SlackQuiz:
             try:
                 await self.engine.update_settings(place, **{name: value})
             except SettingRejected as error:
-                await private(t(locale, "discord.setting.invalid", allowed=error.allowed))
+                await private(
+                    t(locale, "discord.setting.invalid", allowed=t(locale, f"setting.allowed.{error.name}"))
+                )
                 return
             await private(t(locale, "discord.setting.saved", name=action, value=rest[0]))
         elif action == "organisers" and len(rest) >= 2 and rest[0] in {"add", "remove"}:
@@ -327,18 +397,21 @@ class SlackQuiz:
         await respond(text=text, blocks=feedback, response_type="ephemeral", replace_original=False)
 
     async def open_multi(self, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
+        """Open the answer form first: its trigger expires 3 s after the click, so nothing
+        that may wait on Slack (users.info) or the database comes before it."""
         team, user, channel = body["team"]["id"], body["user"]["id"], body["channel"]["id"]
         round_id = int(body["actions"][0]["value"])
-        _, person = await self.learner(client, team, user)
-        card = await self.engine.question_for(round_id, self.locale(person))
+        locale = await self.quick_locale(team, user, channel)
+        card = await self.engine.question_for(round_id, locale)
         if card is None:
-            await respond(
-                text=t(self.locale(person), "refused.closed"),
-                response_type="ephemeral",
-                replace_original=False,
-            )
+            await respond(text=t(locale, "refused.closed"), response_type="ephemeral", replace_original=False)
             return
-        metadata = {"round": round_id, "channel": channel, "count": card.select_count}
+        metadata = {
+            "round": round_id,
+            "channel": channel,
+            "count": card.select_count,
+            "response_url": body.get("response_url"),
+        }
         await client.views_open(trigger_id=body["trigger_id"], view=blocks.multi_answer_view(card, metadata))
 
     async def submit_multi(
@@ -351,10 +424,10 @@ class SlackQuiz:
         ]
         team, user = body["team"]["id"], body["user"]["id"]
         if len(chosen) != metadata["count"]:
-            _, person = await self.learner(client, team, user)
+            locale = await self.quick_locale(team, user, metadata["channel"])
             await ack(
                 response_action="errors",
-                errors={"choice": t(self.locale(person), "slack.modal.wrong_count", count=metadata["count"])},
+                errors={"choice": t(locale, "slack.modal.wrong_count", count=metadata["count"])},
             )
             return
         await ack()
@@ -363,7 +436,7 @@ class SlackQuiz:
             int(metadata["round"]), learner, chosen, PlaceRef("slack", team, metadata["channel"])
         )
         text, feedback = blocks.answer_blocks(result)
-        await client.chat_postEphemeral(channel=metadata["channel"], user=user, text=text, blocks=feedback)
+        await self.reply_after_form(client, metadata, user, text, feedback)
 
     async def next_question(self, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
         team, user = body["team"]["id"], body["user"]["id"]
@@ -395,9 +468,10 @@ class SlackQuiz:
 
     async def open_report(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         team, user = body["team"]["id"], body["user"]["id"]
-        _, person = await self.learner(client, team, user)
         channel = (body.get("channel") or {}).get("id") or user
-        view = blocks.report_view(int(body["actions"][0]["value"]), self.locale(person), {"channel": channel})
+        locale = await self.quick_locale(team, user, channel)
+        metadata = {"channel": channel, "response_url": body.get("response_url")}
+        view = blocks.report_view(int(body["actions"][0]["value"]), locale, metadata)
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     async def submit_report(self, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -413,25 +487,29 @@ class SlackQuiz:
             if question_id
             else t(locale, "refused.unknown_round")
         )
-        with contextlib.suppress(SlackApiError):
-            await client.chat_postEphemeral(channel=metadata["channel"], user=user, text=text)
+        await self.reply_after_form(client, metadata, user, text, [blocks.section(text)])
 
     async def confirm_reset(self, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
         team, user, channel = body["team"]["id"], body["user"]["id"], body["channel"]["id"]
         place = PlaceRef("slack", team, channel)
-        _, person = await self.learner(client, team, user)
+        person = await self.people.get(client, team, user, fresh=True)  # the admin flag may have changed
         locale = self.locale(person)
         if not await self.is_organiser(place, person):
             await respond(
-                text=t(locale, "discord.not_organiser"), response_type="ephemeral", replace_original=False
+                text=t(locale, "slack.not_organiser"), response_type="ephemeral", replace_original=False
             )
             return
         settings = await self.engine.reset_season(place, from_season=int(body["actions"][0]["value"]))
         await respond(text=t(locale, "discord.reset.done", season=settings.season), replace_original=True)
 
     async def practice_from_home(self, body: dict[str, Any], client: AsyncWebClient) -> None:
-        """App Home has no channel to be private in: practice runs in the app's DM."""
+        """App Home has no channel to be private in: practice runs in the app's DM. A double
+        click on "Practice now" starts one session, not two."""
         team, user = body["team"]["id"], body["user"]["id"]
+        now = asyncio.get_running_loop().time()
+        if now - (self._home_starts.get((team, user)) or -1e9) < HOME_START_GUARD_SECONDS:
+            return
+        self._home_starts.put((team, user), now)
         learner, _ = await self.learner(client, team, user)
         opened = await client.conversations_open(users=user)
         channel = opened["channel"]["id"]
@@ -450,56 +528,75 @@ class SlackQuiz:
 
 
 def register(app: AsyncApp, quiz: SlackQuiz) -> None:
-    """Wire Slack's events to the quiz: ack first, then work (Bolt runs the rest after)."""
+    """Wire Slack's events to the quiz: ack first, then work (Bolt runs the rest after).
+
+    The work after the ack is guarded here: an error that reached Bolt within a few
+    milliseconds of the ack would turn Slack's HTTP answer into a 404.
+    """
+
+    async def guarded(work: Awaitable[None], body: dict[str, Any], respond: Responder | None = None) -> None:
+        try:
+            await work
+        except Exception:
+            team = (body.get("team") or {}).get("id", body.get("team_id", ""))
+            user = (body.get("user") or {}).get("id", body.get("user_id", ""))
+            log.exception("slack listener failed (team %s, user %s)", team, user)
+            if respond is not None:
+                person = quiz.people.peek(team, user)
+                locale = quiz.locale(person) if person else quiz.engine.default_locale
+                with contextlib.suppress(Exception):
+                    await respond(
+                        text=t(locale, "discord.error"), response_type="ephemeral", replace_original=False
+                    )
 
     @app.command("/quiz")
     async def on_quiz(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
         await ack()
-        await quiz.command(body, client, respond)
+        await guarded(quiz.command(body, client, respond), body, respond)
 
     @app.action(ANSWER)
     async def on_answer(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
         await ack()
-        await quiz.answer(body, client, respond)
+        await guarded(quiz.answer(body, client, respond), body, respond)
 
     @app.action("quiz_answer_multi")
     async def on_multi(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
         await ack()
-        await quiz.open_multi(body, client, respond)
+        await guarded(quiz.open_multi(body, client, respond), body, respond)
 
     @app.view("quiz_multi")
     async def on_multi_submit(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await quiz.submit_multi(ack, body, client)
+        await guarded(quiz.submit_multi(ack, body, client), body)
 
     @app.action("quiz_next")
     async def on_next(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
         await ack()
-        await quiz.next_question(body, client, respond)
+        await guarded(quiz.next_question(body, client, respond), body, respond)
 
     @app.action("quiz_report")
     async def on_report(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        await quiz.open_report(body, client)
+        await guarded(quiz.open_report(body, client), body)
 
     @app.view("quiz_report_view")
     async def on_report_submit(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        await quiz.submit_report(body, client)
+        await guarded(quiz.submit_report(body, client), body)
 
     @app.action("quiz_reset")
     async def on_reset(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
         await ack()
-        await quiz.confirm_reset(body, client, respond)
+        await guarded(quiz.confirm_reset(body, client, respond), body, respond)
 
     @app.action("quiz_practice_home")
     async def on_practice_home(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        await quiz.practice_from_home(body, client)
+        await guarded(quiz.practice_from_home(body, client), body)
 
     @app.event("app_home_opened")
     async def on_home(body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") == "home" and quiz.first_event(body.get("event_id")):
-            await quiz.home(event, body["team_id"], client)
+            await guarded(quiz.home(event, body["team_id"], client), body)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], respond: Responder | None = None) -> None:

@@ -1,7 +1,9 @@
 """Who is clicking: name, language and admin flag from ``users.info``, cached.
 
-The click path must not wait on a Slack API call it made a minute ago: entries live for
-an hour (a changed display name or language shows up within that time).
+The click path must not wait on a Slack API call it made a minute ago: entries are
+trusted for an hour (a changed display name or language shows up within that time), and
+when Slack refuses (rate limited) the last known entry, or a plain guess, is kept for a
+minute instead of asking again on every click.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.engine.lru import LruCache
 
 TTL_SECONDS = 3600.0
+FALLBACK_TTL_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -23,24 +26,42 @@ class Person:
     name: str
     locale: str | None
     is_admin: bool
-    fetched_at: float
+    trusted_until: float  # time.monotonic() after which Slack is asked again
 
 
 class People:
     def __init__(self, size: int = 50_000) -> None:
         self._cache: LruCache[tuple[str, str], Person] = LruCache(size)
 
+    def peek(self, team_id: str, user_id: str) -> Person | None:
+        """What is known without asking Slack (for work that must not wait, like opening a form)."""
+        return self._cache.get((team_id, user_id))
+
     async def get(
-        self, client: AsyncWebClient, team_id: str, user_id: str, fallback_name: str = ""
+        self,
+        client: AsyncWebClient,
+        team_id: str,
+        user_id: str,
+        fallback_name: str = "",
+        *,
+        fresh: bool = False,
     ) -> Person:
+        """``fresh`` re-reads Slack: organiser actions must not trust an hour-old admin flag."""
         key = (team_id, user_id)
         cached = self._cache.get(key)
-        if cached is not None and time.monotonic() - cached.fetched_at < TTL_SECONDS:
+        if not fresh and cached is not None and time.monotonic() < cached.trusted_until:
             return cached
         try:
             response = await client.users_info(user=user_id, include_locale=True)
         except SlackApiError:
-            return Person(user_id, fallback_name or user_id, None, False, time.monotonic())
+            later = time.monotonic() + FALLBACK_TTL_SECONDS
+            kept = (
+                Person(cached.user_id, cached.name, cached.locale, cached.is_admin, later)
+                if cached is not None
+                else Person(user_id, fallback_name or user_id, None, False, later)
+            )
+            self._cache.put(key, kept)
+            return kept
         user = response.get("user") or {}
         profile = user.get("profile") or {}
         name = (
@@ -55,7 +76,7 @@ class People:
             str(name),
             user.get("locale"),
             bool(user.get("is_admin") or user.get("is_owner")),
-            time.monotonic(),
+            time.monotonic() + TTL_SECONDS,
         )
         self._cache.put(key, person)
         return person

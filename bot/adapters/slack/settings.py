@@ -15,6 +15,8 @@ DEFAULT_SCOPES = (
     "channels:read",
     "groups:read",
     "im:write",
+    "channels:history",  # to find a question whose post lost its reply, before posting again
+    "groups:history",
 )
 
 

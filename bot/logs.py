@@ -1,0 +1,64 @@
+"""Logging set-up that never lets a secret through.
+
+Libraries log whole requests and responses at DEBUG (slack_sdk logs the OAuth response,
+which carries the new bot token). Their loggers stay at WARNING, and a filter on every
+handler also masks the configured secrets and anything shaped like a Slack or Discord
+token, wherever it appears in a record.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+NOISY = (
+    "alembic",
+    "aiosqlite",
+    "asyncio",
+    "sqlalchemy",
+    "slack_sdk",
+    "slack_bolt",
+    "discord.http",
+    "discord.gateway",
+    "discord.client",
+    "aiohttp.access",
+    "websockets",
+)
+TOKEN_SHAPES = re.compile(
+    r"xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+"  # Slack bot, user, app tokens
+    r"|[MNO][A-Za-z\d_-]{23,27}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,40}"  # Discord bot tokens
+)
+MASK = "***"
+
+
+class RedactSecrets(logging.Filter):
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return TOKEN_SHAPES.sub(MASK, text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = self.redact(message)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger()
+    redactor = RedactSecrets(secrets)
+    for handler in root.handlers:
+        handler.addFilter(redactor)
+    for name in NOISY:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
