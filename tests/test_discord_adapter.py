@@ -28,6 +28,7 @@ from bot.store import Database, SqlStore
 from bot.store.migrate import upgrade
 from bot.store.tables import attempts
 from tests.fakes.discord_server import EPHEMERAL, FakeDiscord, Perm, StoredMessage, pointed_at
+from tests.helpers.extreme import extreme_question
 
 REPO = Path(__file__).resolve().parent.parent
 MESSAGES = r"/channels/\d+/messages"
@@ -549,3 +550,111 @@ def test_discord_settings_and_invite_url(tmp_path: Path) -> None:
     assert "client_id=123456789012345678" in url and "applications.commands" in url
     assert "permissions=84992" in url  # view channel, send messages, embed links, read history
     assert token not in done.stdout + done.stderr
+
+
+async def test_organiser_commands_answer_in_time_with_a_slow_store(bot: Bot) -> None:
+    role = bot.fake.add_role(bot.fake.guild.id, "quiz organiser")
+    await bot.fake.dispatch(
+        "GUILD_ROLE_CREATE",
+        {"guild_id": str(bot.fake.guild.id), "role": role.to_dict()},
+        guild_id=bot.fake.guild.id,
+    )
+    await bot.engine.update_settings(bot.place, organiser_role=str(role.id))
+    organiser = bot.fake.add_member(bot.fake.guild.id, "dana", roles=[role.id])
+    bot.fake.open_command_to_everyone("quizadmin")
+    lock = sqlite3.connect(bot.db_path, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    release = asyncio.get_running_loop().call_later(4, lock.execute, "COMMIT")
+    try:
+        record = await bot.fake.slash_command(
+            "quizadmin", {"mode": "at-close"}, subcommand="feedback", user_id=organiser.user.id
+        )
+        await record.response(timeout=3)
+        assert record.acked_after is not None and record.acked_after < 3
+        assert "Saved" in await followup_text(record)
+    finally:
+        release.cancel()
+        with contextlib.suppress(sqlite3.OperationalError):
+            lock.execute("COMMIT")
+        lock.close()
+
+
+async def test_two_members_report_the_same_round(bot: Bot) -> None:
+    message, round_id = await post_question(bot)
+    right = await right_letters(bot, round_id)
+    carol = bot.fake.add_member(bot.fake.guild.id, "carol")
+    feedbacks = []
+    for member_id in (bot.fake.member.user.id, carol.user.id):
+        custom = buttons(message)[0]["custom_id"]
+        record = (
+            await bot.fake.select(custom, right, message.id, user_id=member_id)
+            if custom.startswith("quiz:m:")
+            else await bot.fake.click(f"quiz:a:{round_id}:{right[0]}", message.id, user_id=member_id)
+        )
+        await followup_text(record)
+        shown = record.original if (await record.response()).type == 4 else record.followups[0]
+        assert shown is not None
+        feedbacks.append((member_id, shown))
+    opened = []
+    for member_id, shown in feedbacks:  # both open the form before either sends it
+        report = next(b for b in buttons(shown) if b["custom_id"].startswith("quiz:f:"))
+        record = await bot.fake.click(report["custom_id"], shown.id, user_id=member_id)
+        callback = await record.response()
+        assert callback.type == 9  # a modal
+        opened.append((member_id, callback.data["custom_id"]))
+    assert opened[0][1] != opened[1][1]
+    for member_id, custom_id in opened:
+        sent = await bot.fake.submit_modal(custom_id, {"comment": f"from {member_id}"}, user_id=member_id)
+        assert "is reported" in await followup_text(sent)
+    (summary,) = await bot.engine.open_flags()
+    assert summary.flags == 2
+
+
+@pytest.mark.parametrize("question_type", ["single", "multiple"])
+def test_a_question_at_every_schema_maximum_still_renders(bank: QuestionBank, question_type: str) -> None:
+    from datetime import UTC, datetime
+
+    from bot.adapters.discord import render
+    from bot.engine.cards import FeedbackCard, OptionTally, RevealCard, ShownOption
+
+    question = extreme_question(bank, question_type)
+    text = question.text("en")
+    options = tuple(
+        ShownOption("ABCDEF"[i], text.options[k], k in question.answer, text.why_wrong.get(k))
+        for i, k in enumerate(question.option_keys)
+    )
+    letters = tuple(o.letter for o in options if o.correct)
+    card = QuestionCard(
+        1,
+        question.id,
+        question.task,
+        question.objective,
+        text.stem,
+        options,
+        question.select_count,
+        datetime(2026, 1, 1, tzinfo=UTC),
+        "en",
+    )
+    assert len(render.question_embed(card)) <= 6000
+    feedback = render.feedback_embed(
+        FeedbackCard(1, question.id, False, letters, letters, options, text.why, question.references, "en")
+    )
+    reveal = render.reveal_embed(
+        RevealCard(
+            1,
+            question.id,
+            text.stem,
+            tuple(OptionTally(o.letter, o.text, o.correct, 9) for o in options),
+            letters,
+            99,
+            tuple("N" * 32 for _ in range(10)),
+            89,
+            text.why,
+            tuple((o.letter, o.why_wrong) for o in options if o.why_wrong),
+            question.references,
+            None,
+            "en",
+        )
+    )
+    for embed in (feedback, reveal):
+        assert len(embed) <= 6000 and all(len(f.value or "") <= 1024 for f in embed.fields)

@@ -473,6 +473,7 @@ async def test_quizbot_run_serves_slack_over_http(tmp_path: Path) -> None:
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": fake.api_url,
             "QUIZBOT_HTTP_PORT": str(port),
+            "QUIZBOT_LOG_LEVEL": "DEBUG",  # libraries log bodies at debug: no secret may show
             "QUIZBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
         }
         env.pop("DISCORD_TOKEN", None)
@@ -507,3 +508,113 @@ async def test_quizbot_run_serves_slack_over_http(tmp_path: Path) -> None:
             _, err = await asyncio.wait_for(process.communicate(), 20)
     assert process.returncode == 0, err.decode()
     assert "slack adapter ready" in err.decode()
+    assert "xoxb-test" not in err.decode() and SECRET not in err.decode()
+
+
+async def test_a_lost_reply_does_not_post_the_question_twice(bot: Bot) -> None:
+    bot.fake.drop_after_store_next("chat.postMessage")  # stored, but the answer never arrives
+    await post_question(bot)
+    assert len(bot.questions()) == 1
+    round_ = await bot.store.open_channel_round(bot.place)
+    assert round_ is not None and round_.message_ref == f"slack:{bot.fake.channel.id}:{bot.questions()[0].ts}"
+
+
+async def test_answer_form_opens_even_when_slack_is_slow_to_say_who_clicked(bot: Bot) -> None:
+    question = next(q for q in bot.engine.bank if q.type == "multiple")
+    from bot.engine import QuestionCard
+
+    card = await bot.engine.ask(bot.place, question_id=question.id)
+    assert isinstance(card, QuestionCard)
+    client = await bot.adapter.quiz.client_for("T1")
+    assert client is not None
+    await bot.adapter.quiz.post_question(client, bot.fake.channel.id, card)
+    newcomer = add_users(bot, 1, prefix="N")[0]
+    bot.fake.fail_next("users.info", status=429, retry_after=3)  # a cold cache meets a rate limit
+    message = bot.questions()[-1]
+    await bot.sim.block_action("quiz_answer_multi", str(card.round_id), user=newcomer, message_ts=message.ts)
+    await bot.fake.wait_for(lambda: bool(bot.fake.calls_to("views.open")), 5)
+    assert bot.fake.calls_to("views.open")[-1].ok  # the trigger had not expired
+
+
+async def test_form_feedback_reaches_a_learner_outside_the_bots_channels(bot: Bot) -> None:
+    question = next(q for q in bot.engine.bank if q.type == "multiple")
+    hidden = bot.fake.add_channel("G1", "study-group", is_private=True, bot_member=False)
+    hidden.members.add(bot.fake.member.id)
+    user = bot.fake.member.id
+    await bot.sim.slash_command("practice 1", user=user, channel=hidden.id)
+    await bot.fake.wait_for(lambda: bool(bot.fake.ephemerals(hidden.id, user)), 5)
+    shown = bot.fake.ephemerals(hidden.id, user)[-1]
+    actions = next(b for b in shown.blocks if b["type"] == "actions")
+    round_id = int(actions["block_id"].removeprefix("quiz_round_"))
+    if actions["elements"][0]["action_id"] != "quiz_answer_multi":
+        pytest.skip(f"the practice question was single-answer; {question.id} needs the form path")
+    letters = await right_letters(bot, round_id)
+    await bot.sim.block_action(
+        "quiz_answer_multi", str(round_id), user=user, channel=hidden.id, message_ts=shown.ts
+    )
+    await submit_modal(bot, user, letters)
+    await bot.fake.wait_for(
+        lambda: any("Correct!" in m.text for m in bot.fake.ephemerals(hidden.id, user)), 5
+    )
+
+
+async def test_practice_now_from_app_home_runs_once_in_the_dm(bot: Bot) -> None:
+    user = bot.fake.member.id
+    await bot.sim.event(
+        {"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home"}, event_id="EvH"
+    )
+    await bot.fake.wait_for(lambda: bool(bot.fake.views_published(user)), 5)
+    view_id = bot.fake.calls_to("views.publish")[-1].response["view"]["id"]
+    clicks = await asyncio.gather(
+        *(
+            bot.sim.block_action("quiz_practice_home", "10", user=user, container="view", view_id=view_id)
+            for _ in range(2)
+        )
+    )
+    assert all(c.status == 200 for c in clicks)
+    dm = bot.fake.dm(user)
+    await bot.fake.wait_for(lambda: bool(bot.fake.messages(dm.id)), 5)
+    await asyncio.sleep(0.3)
+    assert len(bot.fake.messages(dm.id)) == 1  # one session, one question
+    assert not bot.fake.unknown_calls
+
+
+async def test_rounds_close_by_themselves_and_reveal_in_the_thread(bot: Bot) -> None:
+    message, round_id = await post_question(bot, "question 1")
+    record = await bot.store.get_round(round_id)
+    assert record is not None and record.deadline is not None
+    deadline = record.deadline
+    bot.engine.clock = lambda: deadline  # type: ignore[assignment, method-assign, misc]
+    await bot.fake.wait_for(
+        lambda: any(m.thread_ts == message.ts for m in bot.fake.messages(bot.fake.channel.id)), 5
+    )
+    assert (
+        "Round closed"
+        in next(m for m in bot.fake.messages(bot.fake.channel.id) if m.thread_ts == message.ts).text
+    )
+
+
+async def test_a_non_organiser_cannot_confirm_a_reset(bot: Bot) -> None:
+    admin, member = bot.fake.admin.id, bot.fake.member.id
+    await bot.sim.slash_command("admin reset-scores", user=admin)
+    await bot.fake.wait_for(lambda: "quiz_reset" in bot.private_text(admin), 5)
+    payload = bot.fake.block_action_payload("quiz_reset", "1", user=admin)
+    payload["user"] = {"id": member, "username": "bob", "team_id": "T1"}  # a forged click
+    from urllib.parse import urlencode
+
+    body = urlencode({"payload": json.dumps(payload)})
+    delivery = await bot.sim.send(body, "application/x-www-form-urlencoded", payload)
+    assert delivery.status == 200
+    await asyncio.sleep(0.3)
+    assert (await bot.engine.fresh_settings(bot.place)).season == 1
+
+
+async def test_errors_speak_the_learners_language(bot: Bot) -> None:
+    portuguese = bot.fake.add_user("UPT2", "caio", locale="pt-BR")
+    bot.fake.channel.members.add(portuguese.id)
+    await bot.sim.slash_command("question 5000", user=portuguese.id)
+    await bot.fake.wait_for(
+        lambda: "Uma rodada dura de 1 a 1440 minutos" in bot.private_text(portuguese.id), 5
+    )
+    await bot.sim.slash_command("admin timezone Mars/Base", user=bot.fake.admin.id)
+    await bot.fake.wait_for(lambda: "IANA" in bot.private_text(bot.fake.admin.id), 5)

@@ -206,3 +206,63 @@ def test_manifest_matches_what_the_app_uses(repo_root: Any) -> None:
     ):
         assert url.endswith("/slack/events")
     assert manifest["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")
+
+
+@pytest.mark.parametrize("question_type", ["single", "multiple"])
+def test_a_question_at_every_schema_maximum_still_renders(bank: QuestionBank, question_type: str) -> None:
+    from tests.helpers.extreme import extreme_question
+
+    question = extreme_question(bank, question_type)
+    text = question.text("en")
+    options = tuple(
+        ShownOption("ABCDEF"[i], text.options[k], k in question.answer, text.why_wrong.get(k))
+        for i, k in enumerate(question.option_keys)
+    )
+    letters = tuple(o.letter for o in options if o.correct)
+    card = QuestionCard(
+        1,
+        question.id,
+        question.task,
+        question.objective,
+        text.stem,
+        options,
+        question.select_count,
+        datetime(2026, 1, 1, tzinfo=UTC),
+        "en",
+    )
+    check_message(blocks.question_blocks(card))
+    check_message(
+        blocks.feedback_blocks(
+            FeedbackCard(
+                1,
+                question.id,
+                False,
+                letters,
+                letters,
+                options,
+                text.why,
+                question.references,
+                "en",
+                session_id=1,
+            )
+        )
+    )
+    reveal = RevealCard(
+        1,
+        question.id,
+        text.stem,
+        tuple(OptionTally(o.letter, o.text, o.correct, 9) for o in options),
+        letters,
+        99,
+        tuple("N" * 80 for _ in range(10)),
+        89,
+        text.why,
+        tuple((o.letter, o.why_wrong) for o in options if o.why_wrong),
+        question.references,
+        None,
+        "en",
+    )
+    check_message(blocks.reveal_blocks(reveal))
+    if question_type == "multiple":
+        view = blocks.multi_answer_view(card, {"round": 1, "channel": "C1", "count": 3})
+        assert all(len(o["text"]["text"]) <= 150 for o in view["blocks"][-1]["element"]["options"])
