@@ -294,16 +294,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        parts = []
+        parts: dict[str, Coroutine[Any, Any, None]] = {}
         if discord_settings is not None:
             from bot.adapters.discord.client import run_discord
 
-            parts.append(run_discord(app.engine, discord_settings, stop))
+            parts["discord"] = run_discord(app.engine, discord_settings, stop)
         if slack_settings is not None:
             from bot.adapters.slack.runner import run_slack
 
-            parts.append(run_slack(app.engine, app.store, slack_settings, stop))
-        await asyncio.gather(*parts)
+            parts["slack"] = run_slack(app.engine, app.store, slack_settings, stop)
+        tasks = {asyncio.create_task(part, name=name): name for name, part in parts.items()}
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        failed = [task for task in done if not task.cancelled() and task.exception() is not None]
+        if failed:  # one platform failed: stop the others cleanly, and say which one failed
+            stop.set()
+            await asyncio.wait(tasks)
+            for task in failed:
+                error = task.exception()
+                logging.getLogger(__name__).error("the %s adapter stopped", tasks[task], exc_info=error)
+                print(
+                    f"quizbot run: the {tasks[task]} adapter stopped: {type(error).__name__}: {error}",
+                    file=sys.stderr,
+                )
+            return 1
         return 0
 
     return _run(_with_app(args, serve))

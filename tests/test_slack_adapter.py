@@ -618,3 +618,37 @@ async def test_errors_speak_the_learners_language(bot: Bot) -> None:
     )
     await bot.sim.slash_command("admin timezone Mars/Base", user=bot.fake.admin.id)
     await bot.fake.wait_for(lambda: "IANA" in bot.private_text(bot.fake.admin.id), 5)
+
+
+async def test_quizbot_run_names_the_part_that_failed(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:  # the port is already in use
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "QUIZBOT_HTTP_PORT": str(port),
+            "QUIZBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'busy.db'}",
+        }
+        env.pop("DISCORD_TOKEN", None)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 1
+    assert "the slack adapter stopped" in err.decode() and "database" not in err.decode().lower()
