@@ -39,6 +39,8 @@ class QuestionCard:
     position: int | None = None  # 1-based place in a session
     session_size: int | None = None
     previous_reveal: RevealCard | None = None  # an overdue round closed to make room
+    daily_date: str | None = None  # "Question of the day" for this local date
+    mention: str | None = None  # who the daily post mentions (a role or user group id)
 
     @property
     def letters(self) -> tuple[str, ...]:
@@ -193,3 +195,24 @@ class SessionSummaryCard:
     by_task: tuple[Accuracy, ...]
     to_review: tuple[ReviewItem, ...] = field(default_factory=tuple)
     locale: str = "en"
+
+
+@dataclass(frozen=True)
+class StreakEntry:
+    rank: int
+    display_name: str
+    streak: int
+    correct_days: int
+    is_viewer: bool
+
+
+@dataclass(frozen=True)
+class StreaksCard:
+    """Daily streaks of a workspace: consecutive days with a posted daily question that a
+    learner answered (days without a post never break a streak)."""
+
+    entries: tuple[StreakEntry, ...]
+    viewer_streak: int | None
+    viewer_best: int | None
+    viewer_correct_days: int | None
+    locale: str

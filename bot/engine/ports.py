@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
+from bot.engine.daily import DailySchedule
 from bot.engine.model import (
     AnswerWrite,
     AttemptRecord,
@@ -91,6 +92,35 @@ class QuizStore(Protocol):
     async def set_organiser(
         self, place: PlaceRef, user_id: str, added_by: str, now: datetime, add: bool
     ) -> bool: ...
+
+    async def save_schedule(
+        self,
+        place: PlaceRef,
+        at: str,
+        timezone: str,
+        days: str,
+        task: str | None,
+        close_after_minutes: int | None,
+        mention: str | None,
+        created_by: str,
+        now: datetime,
+    ) -> int: ...
+
+    async def schedule_of(self, place: PlaceRef) -> DailySchedule | None: ...
+
+    async def enabled_schedules(self, platform: str) -> list[DailySchedule]: ...
+
+    async def disable_schedule(self, place: PlaceRef, reason: str) -> bool: ...
+
+    async def claim_daily(
+        self, schedule_id: int, local_date: str, status: str, claimer: str, now: datetime
+    ) -> bool: ...
+
+    async def set_daily_round(self, schedule_id: int, local_date: str, round_id: int) -> None: ...
+
+    async def daily_history(self, platform: str, workspace: str) -> list[tuple[str, int, bool]]: ...
+
+    async def round_attempts(self, round_ids: Sequence[int]) -> list[AttemptRecord]: ...
 
     async def board_snapshot(
         self,

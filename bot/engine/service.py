@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -36,7 +37,10 @@ from bot.engine.cards import (
     SessionSummaryCard,
     ShownOption,
     StatsCard,
+    StreakEntry,
+    StreaksCard,
 )
+from bot.engine.daily import DEFAULT_GRACE, DailySchedule, closes_at, due_posts, parse_days, parse_time
 from bot.engine.locale import normalise_locale, resolve_locale
 from bot.engine.lru import LruCache
 from bot.engine.model import (
@@ -59,6 +63,7 @@ from bot.engine.periods import boards_for, period_key, period_label
 from bot.engine.ports import AnswerOutcome, Clock, OpenOutcome, QuizStore, utc_now
 from bot.engine.questions import Question, QuestionBank
 from bot.engine.selection import next_for_learner, next_for_place
+from bot.engine.streaks import streaks as count_streaks
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -69,6 +74,7 @@ MAX_FLAG_COMMENT = 500
 MIN_ROUND_MINUTES, MAX_ROUND_MINUTES = 1, 1440
 MAX_TOP = 50
 MAX_SESSION = 100
+TASKS = ("3.1", "3.2", "3.3", "3.4")
 
 
 class EngineError(RuntimeError):
@@ -616,6 +622,133 @@ class QuizEngine:
 
     async def set_organiser(self, place: PlaceRef, user_id: str, added_by: str, *, add: bool = True) -> bool:
         return await self.store.set_organiser(place, user_id, added_by, self.clock(), add)
+
+    # -- daily questions --------------------------------------------------------------
+
+    async def set_daily(
+        self,
+        place: PlaceRef,
+        at: str,
+        *,
+        created_by: str,
+        timezone: str | None = None,
+        days: str | None = None,
+        task: str | None = None,
+        close_after_minutes: int | None = None,
+        mention: str | None = None,
+    ) -> DailySchedule:
+        """Schedule the channel's daily question (replacing its schedule); bad input raises
+        SettingRejected naming the field. The time zone defaults to the workspace's."""
+        try:
+            parse_time(at)
+        except ValueError as error:
+            raise SettingRejected("time", at, "a time of day such as 08:30") from error
+        zone = (
+            validate_setting("timezone", timezone)
+            if timezone
+            else (await self.fresh_settings(place)).timezone
+        )
+        try:
+            weekdays = parse_days(days)
+        except ValueError as error:
+            raise SettingRejected("days", days, "days such as mon-fri or mon,wed,fri") from error
+        if task is not None and task not in TASKS:
+            raise SettingRejected("task", task, "3.1, 3.2, 3.3 or 3.4")
+        if close_after_minutes is not None and not 1 <= close_after_minutes <= 1440:
+            raise SettingRejected("close_after", close_after_minutes, "1 to 1440 minutes")
+        hour, minute = parse_time(at).hour, parse_time(at).minute
+        await self.store.save_schedule(
+            place,
+            f"{hour:02d}:{minute:02d}",
+            str(zone),
+            "".join(str(d) for d in sorted(weekdays)),
+            task,
+            close_after_minutes,
+            mention,
+            created_by,
+            self.clock(),
+        )
+        schedule = await self.store.schedule_of(place)
+        assert schedule is not None
+        return schedule
+
+    async def daily_schedule(self, place: PlaceRef) -> DailySchedule | None:
+        return await self.store.schedule_of(place)
+
+    async def stop_daily(self, place: PlaceRef, reason: str = "turned off") -> bool:
+        return await self.store.disable_schedule(place, reason)
+
+    async def run_daily(
+        self, platform: str, claimer: str, grace: timedelta = DEFAULT_GRACE
+    ) -> list[QuestionCard]:
+        """Open every daily round due now, each claimed by exactly one process.
+
+        A post missed beyond the grace window is claimed as skipped, with a log line, so
+        a restart never posts a burst of old questions. The cards returned are for the
+        caller to post (a manual round open in the channel is closed first: its reveal
+        rides on the card).
+        """
+        now = self.clock()
+        cards = []
+        for schedule in await self.store.enabled_schedules(platform):
+            due, missed = due_posts(schedule, now, grace)
+            for post in missed:
+                day = post.local_date.isoformat()
+                if await self.store.claim_daily(schedule.id, day, "skipped", claimer, now):
+                    log.info(
+                        "daily question of %s for %s skipped: its time passed more than %s ago",
+                        schedule.place.channel_scope,
+                        day,
+                        grace,
+                    )
+            for post in due:
+                day = post.local_date.isoformat()
+                if not await self.store.claim_daily(schedule.id, day, "claimed", claimer, now):
+                    continue  # another process has it
+                previous = await self.close_open(schedule.place)
+                minutes = max(1, math.ceil((closes_at(schedule, post.at) - now).total_seconds() / 60))
+                card = await self.ask(
+                    schedule.place, task=schedule.task, minutes=min(minutes, MAX_ROUND_MINUTES)
+                )
+                if not isinstance(card, QuestionCard):  # opened by someone else in between
+                    continue
+                await self.store.set_daily_round(schedule.id, day, card.round_id)
+                cards.append(
+                    replace(
+                        card,
+                        previous_reveal=previous or card.previous_reveal,
+                        daily_date=day,
+                        mention=schedule.mention,
+                    )
+                )
+        return cards
+
+    async def streaks(self, place: PlaceRef, viewer: LearnerRef | None, top: int = 10) -> StreaksCard:
+        history = await self.store.daily_history(place.platform, place.workspace)
+        attempts = await self.store.round_attempts([round_id for _, round_id, _ in history])
+        ranked = count_streaks(history, attempts)
+        viewer_id = await self.store.learner_id(viewer) if viewer else None
+        mine = next((s for s in ranked if s.learner_id == viewer_id), None)
+        entries: list[StreakEntry] = []
+        for index, streak in enumerate(ranked[:top]):
+            rank = entries[-1].rank if entries and entries[-1].streak == streak.current else index + 1
+            entries.append(
+                StreakEntry(
+                    rank,
+                    streak.display_name,
+                    streak.current,
+                    streak.correct_days,
+                    streak.learner_id == viewer_id,
+                )
+            )
+        settings = await self.settings(place)
+        return StreaksCard(
+            entries=tuple(entries),
+            viewer_streak=mine.current if mine else None,
+            viewer_best=mine.best if mine else None,
+            viewer_correct_days=mine.correct_days if mine else None,
+            locale=self.learner_locale(viewer, settings) if viewer else self.place_locale(settings),
+        )
 
     # -- question quality -------------------------------------------------------------
 

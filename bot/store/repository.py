@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, case, delete, func, or_, select, text, true, update
@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.engine.daily import DailySchedule
 from bot.engine.lru import LruCache
 from bot.engine.model import (
     AnswerWrite,
@@ -44,6 +45,8 @@ from bot.store.bulk import BulkWriter
 from bot.store.database import Database
 from bot.store.tables import (
     attempts,
+    daily_posts,
+    daily_schedules,
     installations,
     learners,
     oauth_states,
@@ -1041,6 +1044,134 @@ class SqlStore:
             ).scalar()
             await conn.execute(delete(oauth_states).where(oauth_states.c.expires_at < now))
         return found is not None and found > now
+
+    # -- daily questions --------------------------------------------------------------
+
+    async def save_schedule(
+        self,
+        place: PlaceRef,
+        at: str,
+        timezone: str,
+        days: str,
+        task: str | None,
+        close_after_minutes: int | None,
+        mention: str | None,
+        created_by: str,
+        now: datetime,
+    ) -> int:
+        """Create or replace the channel's schedule (one per channel), enabled."""
+        place_id = await self._channel_id(place)
+        values = {
+            "at": at,
+            "timezone": timezone,
+            "days": days,
+            "task": task,
+            "close_after_minutes": close_after_minutes,
+            "mention": mention,
+            "created_by": created_by,
+            "created_at": now,
+            "enabled": True,
+            "disabled_reason": None,
+        }
+        insert = self._insert(daily_schedules).values(place_id=place_id, **values)
+        async with self.db.write() as conn:
+            await conn.execute(insert.on_conflict_do_update(index_elements=["place_id"], set_=values))
+            found = (
+                await conn.execute(select(daily_schedules.c.id).where(daily_schedules.c.place_id == place_id))
+            ).scalar_one()
+        return int(found)
+
+    def _schedule_query(self) -> Any:
+        return select(daily_schedules, places.c.platform, places.c.workspace_id, places.c.channel_id).join(
+            places, places.c.id == daily_schedules.c.place_id
+        )
+
+    @staticmethod
+    def _schedule(row: Row[Any]) -> DailySchedule:
+        hours, minutes = (int(part) for part in row.at.split(":"))
+        return DailySchedule(
+            id=row.id,
+            place=PlaceRef(row.platform, row.workspace_id, row.channel_id),
+            at=time(hours, minutes),
+            timezone=row.timezone,
+            days=frozenset(int(d) for d in row.days),
+            task=row.task,
+            close_after=timedelta(minutes=row.close_after_minutes) if row.close_after_minutes else None,
+            mention=row.mention,
+            created_by=row.created_by,
+            enabled=row.enabled,
+        )
+
+    async def schedule_of(self, place: PlaceRef) -> DailySchedule | None:
+        query = self._schedule_query().where(
+            places.c.platform == place.platform,
+            places.c.workspace_id == place.workspace,
+            places.c.channel_id == place.channel,
+        )
+        async with self.db.read() as conn:
+            row = (await conn.execute(query)).first()
+        return self._schedule(row) if row is not None else None
+
+    async def enabled_schedules(self, platform: str) -> list[DailySchedule]:
+        query = self._schedule_query().where(
+            places.c.platform == platform, daily_schedules.c.enabled.is_(True)
+        )
+        async with self.db.read() as conn:
+            return [self._schedule(row) for row in await conn.execute(query.order_by(daily_schedules.c.id))]
+
+    async def disable_schedule(self, place: PlaceRef, reason: str) -> bool:
+        schedule = await self.schedule_of(place)
+        if schedule is None or not schedule.enabled:
+            return False
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(daily_schedules)
+                .where(daily_schedules.c.id == schedule.id)
+                .values(enabled=False, disabled_reason=reason)
+            )
+        return True
+
+    async def claim_daily(
+        self, schedule_id: int, local_date: str, status: str, claimer: str, now: datetime
+    ) -> bool:
+        """True for exactly one caller per (schedule, local date), in any process."""
+        insert = self._insert(daily_posts).values(
+            schedule_id=schedule_id, local_date=local_date, status=status, claimed_by=claimer, claimed_at=now
+        )
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                insert.on_conflict_do_nothing(index_elements=["schedule_id", "local_date"]).returning(
+                    daily_posts.c.id
+                )
+            )
+            return result.first() is not None
+
+    async def set_daily_round(self, schedule_id: int, local_date: str, round_id: int) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(daily_posts)
+                .where(daily_posts.c.schedule_id == schedule_id, daily_posts.c.local_date == local_date)
+                .values(round_id=round_id, status="posted")
+            )
+
+    async def daily_history(self, platform: str, workspace: str) -> list[tuple[str, int, bool]]:
+        """(local date, round id, still open) of every posted daily round of a workspace, oldest first."""
+        query = (
+            select(daily_posts.c.local_date, daily_posts.c.round_id, rounds.c.closed_at)
+            .join(daily_schedules, daily_schedules.c.id == daily_posts.c.schedule_id)
+            .join(places, places.c.id == daily_schedules.c.place_id)
+            .join(rounds, rounds.c.id == daily_posts.c.round_id)
+            .where(places.c.platform == platform, places.c.workspace_id == workspace)
+            .order_by(daily_posts.c.local_date, daily_posts.c.round_id)
+        )
+        async with self.db.read() as conn:
+            return [(r.local_date, r.round_id, r.closed_at is None) for r in await conn.execute(query)]
+
+    async def round_attempts(self, round_ids: Sequence[int]) -> list[AttemptRecord]:
+        if not round_ids:
+            return []
+        async with self.db.read() as conn:
+            return await self._attempts(conn, attempts.c.round_id.in_(list(round_ids)))
 
 
 def _in_scopes(column: Any, workspaces: set[tuple[str, str]]) -> Any:

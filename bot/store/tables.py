@@ -233,3 +233,35 @@ oauth_states = Table(
     Column("state", String(64), primary_key=True),
     Column("expires_at", UTCDateTime, nullable=False),
 )
+
+# A channel's daily question; one schedule per channel.
+daily_schedules = Table(
+    "daily_schedules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("place_id", Integer, ForeignKey("places.id"), nullable=False, unique=True),
+    Column("at", String(5), nullable=False),  # local "HH:MM"
+    Column("timezone", String(64), nullable=False),
+    Column("days", String(7), nullable=False),  # weekday digits, Monday = 0: "0123456"
+    Column("task", String(8)),
+    Column("close_after_minutes", Integer),  # NULL: until the next post, 24 h at most
+    Column("mention", String(64)),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("disabled_reason", Text),
+)
+
+# Each (schedule, local date) is claimed by exactly one process: the unique key, not memory.
+daily_posts = Table(
+    "daily_posts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("schedule_id", Integer, ForeignKey("daily_schedules.id"), nullable=False),
+    Column("local_date", String(10), nullable=False),  # "YYYY-MM-DD" in the schedule's time zone
+    Column("status", String(16), nullable=False),  # claimed | posted | skipped
+    Column("claimed_by", String(64), nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    Column("round_id", Integer, ForeignKey("rounds.id")),
+    UniqueConstraint("schedule_id", "local_date"),
+)
