@@ -129,9 +129,18 @@ async def test_login_and_command_sync(bot: Bot) -> None:
     commands = {c["name"]: c for c in bot.fake.registered_commands()}
     assert set(commands) == {"quiz", "quizadmin"}
     quiz = {o["name"]: o for o in commands["quiz"]["options"]}
-    assert set(quiz) == {"question", "practice", "leaderboard", "stats", "help"}
+    assert set(quiz) == {"question", "practice", "leaderboard", "stats", "streaks", "help"}
     admin = {o["name"] for o in commands["quizadmin"]["options"]}
-    assert admin == {"close", "reset-scores", "language", "timezone", "feedback", "round-length", "role"}
+    assert admin == {
+        "close",
+        "reset-scores",
+        "language",
+        "timezone",
+        "feedback",
+        "round-length",
+        "role",
+        "daily",
+    }
     assert int(commands["quizadmin"]["default_member_permissions"]) == Perm.MANAGE_GUILD.value
     assert commands["quiz"]["description_localizations"]["pt-BR"].startswith("Pratique")
     question = {o["name"]: o for o in quiz["question"]["options"]}
@@ -658,3 +667,75 @@ def test_a_question_at_every_schema_maximum_still_renders(bank: QuestionBank, qu
     )
     for embed in (feedback, reveal):
         assert len(embed) <= 6000 and all(len(f.value or "") <= 1024 for f in embed.fields)
+
+
+async def test_daily_question_posts_once_and_reveals_once(bot: Bot) -> None:
+    from datetime import UTC, datetime
+
+    role = bot.fake.add_role(bot.fake.guild.id, "studiers")
+    await bot.fake.dispatch(
+        "GUILD_ROLE_CREATE",
+        {"guild_id": str(bot.fake.guild.id), "role": role.to_dict()},
+        guild_id=bot.fake.guild.id,
+    )
+    record = await bot.fake.slash_command(
+        "quizadmin",
+        {
+            "channel": str(bot.fake.channel.id),
+            "time": "09:00",
+            "timezone": "America/Sao_Paulo",
+            "mention": str(role.id),
+        },
+        subcommand="daily set",
+        user_id=bot.fake.admin.user.id,
+    )
+    assert "Daily question set" in await followup_text(record)
+    bot.engine.clock = lambda: datetime(2026, 11, 26, 12, 0, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    await bot.fake.wait_for(lambda: any(m.embeds for m in bot.channel_messages()), 5)
+    await asyncio.sleep(0.6)  # several more ticks of the loop
+    posts = [m for m in bot.channel_messages() if m.embeds]
+    assert len(posts) == 1 and "Question of the day · 2026-11-26" in posts[0].embeds[0]["title"]
+    assert posts[0].content == f"<@&{role.id}>"
+    bot.engine.clock = lambda: datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    await bot.fake.wait_for(lambda: len([m for m in bot.channel_messages() if m.embeds]) >= 3, 5)
+    await asyncio.sleep(0.6)
+    titles = [m.embeds[0]["title"] for m in bot.channel_messages() if m.embeds]
+    assert sum("Round closed" in title for title in titles) == 1  # yesterday's reveal, once
+    assert sum("Question of the day · 2026-11-27" in title for title in titles) == 1
+    show = await bot.fake.slash_command("quizadmin", subcommand="daily show", user_id=bot.fake.admin.user.id)
+    assert "09:00 (America/Sao_Paulo)" in await followup_text(show)
+
+
+async def test_a_post_whose_record_was_lost_is_not_posted_twice(bot: Bot) -> None:
+    """A process posted the daily question and died before recording it: the next one
+    posts again with the same nonce, and Discord returns the first message."""
+    from datetime import UTC, datetime
+
+    await bot.client.close()  # the bot is down while we play the crashed process
+    clock_at = datetime(2026, 11, 26, 12, 0, 30, tzinfo=UTC)
+    bot.engine.clock = lambda: clock_at  # type: ignore[method-assign, assignment]
+    await bot.engine.set_daily(
+        bot.place, "09:00", created_by=str(bot.fake.admin.user.id), timezone="America/Sao_Paulo"
+    )
+    (card,) = await bot.engine.run_daily("discord", "crashed-process")
+    async with running_client(bot.fake, bot.engine) as crashed:
+        channel = crashed.get_partial_messageable(bot.fake.channel.id)  # type: ignore[attr-defined]
+        await channel.send("the crashed process's post", nonce=f"q{card.round_id}")
+        await crashed.close()
+    assert (await bot.store.get_round(card.round_id)).message_ref is None  # type: ignore[union-attr]
+    later = datetime(2026, 11, 26, 12, 5, tzinfo=UTC)
+    bot.engine.clock = lambda: later  # type: ignore[method-assign, assignment]
+    async with running_client(bot.fake, bot.engine):
+        await bot.fake.wait_for(
+            lambda: bot.engine.store is not None and bool(bot.fake.requests_to("POST", MESSAGES)), 5
+        )
+        for _ in range(50):
+            round_ = await bot.store.get_round(card.round_id)
+            if round_ is not None and round_.message_ref:
+                break
+            await asyncio.sleep(0.1)
+    assert len(bot.channel_messages()) == 1  # the nonce returned the first post
+    assert (
+        round_ is not None
+        and round_.message_ref == f"discord:{bot.fake.channel.id}:{bot.channel_messages()[0].id}"
+    )

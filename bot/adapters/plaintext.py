@@ -11,6 +11,7 @@ from bot.engine.cards import (
     RevealCard,
     SessionSummaryCard,
     StatsCard,
+    StreaksCard,
 )
 from bot.i18n import t
 
@@ -188,4 +189,26 @@ def stats(card: StatsCard) -> str:
                     )
                 )
     lines.append(t(locale, "stats.runs", current=card.current_run, best=card.best_run))
+    return "\n".join(lines)
+
+
+def streaks(card: StreaksCard) -> str:
+    locale = card.locale
+    lines = [t(locale, "streaks.title")]
+    if not card.entries:
+        lines.append(t(locale, "streaks.none"))
+    lines += [
+        t(locale, "streaks.row", rank=e.rank, name=e.display_name, streak=e.streak, correct=e.correct_days)
+        for e in card.entries
+    ]
+    if card.viewer_streak is not None:
+        lines.append(
+            t(
+                locale,
+                "streaks.you",
+                streak=card.viewer_streak,
+                best=card.viewer_best,
+                correct=card.viewer_correct_days,
+            )
+        )
     return "\n".join(lines)

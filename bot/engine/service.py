@@ -75,6 +75,7 @@ MIN_ROUND_MINUTES, MAX_ROUND_MINUTES = 1, 1440
 MAX_TOP = 50
 MAX_SESSION = 100
 TASKS = ("3.1", "3.2", "3.3", "3.4")
+STALE_CLAIM = timedelta(minutes=2)  # a claim with no round after this: its process died
 
 
 class EngineError(RuntimeError):
@@ -703,8 +704,11 @@ class QuizEngine:
                     )
             for post in due:
                 day = post.local_date.isoformat()
-                if not await self.store.claim_daily(schedule.id, day, "claimed", claimer, now):
-                    continue  # another process has it
+                claimed = await self.store.claim_daily(schedule.id, day, "claimed", claimer, now)
+                if not claimed and not await self.store.reclaim_daily(
+                    schedule.id, day, claimer, now, now - STALE_CLAIM
+                ):
+                    continue  # another process has it (and is alive, or has opened the round)
                 previous = await self.close_open(schedule.place)
                 minutes = max(1, math.ceil((closes_at(schedule, post.at) - now).total_seconds() / 60))
                 card = await self.ask(
@@ -721,6 +725,19 @@ class QuizEngine:
                         mention=schedule.mention,
                     )
                 )
+        return cards
+
+    async def unposted(
+        self, platform: str, older_than: timedelta = timedelta(seconds=30)
+    ) -> list[QuestionCard]:
+        """Open rounds whose post was never recorded: post them again. Adapters make the
+        repeat harmless (a Discord nonce; Slack message metadata looked up first)."""
+        cards = []
+        for round_, daily_date in await self.store.unposted_rounds(platform, self.clock() - older_than):
+            settings = await self.settings(round_.place)
+            card = self.question_card(round_, self.place_locale(settings))
+            schedule = await self.store.schedule_of(round_.place) if daily_date else None
+            cards.append(replace(card, daily_date=daily_date, mention=schedule.mention if schedule else None))
         return cards
 
     async def streaks(self, place: PlaceRef, viewer: LearnerRef | None, top: int = 10) -> StreaksCard:

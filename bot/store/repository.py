@@ -1173,6 +1173,45 @@ class SqlStore:
         async with self.db.read() as conn:
             return await self._attempts(conn, attempts.c.round_id.in_(list(round_ids)))
 
+    async def reclaim_daily(
+        self, schedule_id: int, local_date: str, claimer: str, now: datetime, stale_before: datetime
+    ) -> bool:
+        """Take over a claim whose process died before opening its round."""
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                update(daily_posts)
+                .where(
+                    daily_posts.c.schedule_id == schedule_id,
+                    daily_posts.c.local_date == local_date,
+                    daily_posts.c.status == "claimed",
+                    daily_posts.c.round_id.is_(None),
+                    daily_posts.c.claimed_at < stale_before,
+                )
+                .values(claimed_by=claimer, claimed_at=now)
+                .returning(daily_posts.c.id)
+            )
+            return result.first() is not None
+
+    async def unposted_rounds(
+        self, platform: str, opened_before: datetime
+    ) -> list[tuple[RoundRecord, str | None]]:
+        """Open channel rounds whose post was never recorded (a crash between posting and
+        recording), with their daily date if they are a daily question."""
+        query = (
+            self._round_query()
+            .add_columns(daily_posts.c.local_date)
+            .outerjoin(daily_posts, daily_posts.c.round_id == rounds.c.id)
+            .where(
+                places.c.platform == platform,
+                rounds.c.kind == str(RoundKind.CHANNEL),
+                rounds.c.closed_at.is_(None),
+                rounds.c.message_ref.is_(None),
+                rounds.c.opened_at < opened_before,
+            )
+        )
+        async with self.db.read() as conn:
+            return [(self._round(row), row.local_date) for row in await conn.execute(query)]
+
 
 def _in_scopes(column: Any, workspaces: set[tuple[str, str]]) -> Any:
     """Board keys of these workspaces and of their channels, matched by exact prefix

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from typing import Any
 
 import discord
@@ -23,6 +24,7 @@ from bot.adapters.discord.interactions import apologise
 from bot.adapters.discord.settings import DiscordSettings
 from bot.adapters.discord.translations import QuizTranslator
 from bot.engine import QuestionCard, QuizEngine, RevealCard
+from bot.i18n import t
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ class QuizClientMixin:
         self.quiz_settings = settings
         self.close_interval = close_interval
         self._closer = None
+        self._daily: asyncio.Task[None] | None = None
+        self.claimer = f"discord-{os.getpid()}-{id(self):x}"
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(Quiz())
         self.tree.add_command(QuizAdmin())
@@ -78,16 +82,18 @@ class QuizClientMixin:
         else:
             await self.tree.sync()
         self._closer = asyncio.get_running_loop().create_task(self._close_due_rounds(), name="discord-closer")
+        self._daily = asyncio.get_running_loop().create_task(self._post_daily(), name="discord-daily")
 
     async def on_ready(self) -> None:
         log.info("discord adapter ready as %s", getattr(self, "user", "?"))
         self.ready.set()
 
     async def close(self) -> None:
-        if self._closer is not None:
-            self._closer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._closer
+        for task in (self._closer, self._daily):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await super().close()  # type: ignore[misc]
 
     async def _on_command_error(
@@ -112,8 +118,13 @@ class QuizClientMixin:
         """Post a round's question (after the reveal of any round it replaced)."""
         if card.previous_reveal is not None:
             await self.publish_reveal(card.previous_reveal)
+        mention = f"<@&{card.mention}>" if card.mention else None
         message = await self._channel(channel_id).send(
-            embed=render.question_embed(card), view=render.question_view(card), nonce=f"q{card.round_id}"
+            content=mention,
+            embed=render.question_embed(card),
+            view=render.question_view(card),
+            nonce=f"q{card.round_id}",  # a retried post returns the first message instead of a second
+            allowed_mentions=discord.AllowedMentions(roles=True, everyone=False, users=False),
         )
         await self.engine.attach_message(card.round_id, f"discord:{channel_id}:{message.id}")
         return message
@@ -134,6 +145,48 @@ class QuizClientMixin:
         await channel.send(
             embed=render.reveal_embed(reveal), reference=reference, nonce=f"r{reveal.round_id}"
         )
+
+    async def _post_daily(self) -> None:
+        """Post the daily questions that are due (each claimed by one process only), and any
+        round whose post was never recorded (its nonce makes the repeat harmless)."""
+        while True:
+            try:
+                cards = await self.engine.run_daily("discord", self.claimer)
+                cards += await self.engine.unposted("discord")
+                for card in cards:
+                    await self._post_daily_card(card)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("posting daily questions failed; trying again shortly")
+            await asyncio.sleep(self.close_interval)
+
+    async def _post_daily_card(self, card: QuestionCard) -> None:
+        round_ = await self.engine.store.get_round(card.round_id)
+        if round_ is None:
+            return
+        try:
+            await self.post_question(int(round_.place.channel), card)
+        except (discord.Forbidden, discord.NotFound) as error:  # channel deleted, no permission, bot removed
+            await self.engine.close(card.round_id)
+            schedule = await self.engine.daily_schedule(round_.place)
+            reason = str(error.text or error.status)
+            if await self.engine.stop_daily(round_.place, reason) and schedule is not None:
+                await self._tell(schedule.created_by, round_.place, reason)
+
+    async def _tell(self, user_id: str, place: Any, reason: str) -> None:
+        """Tell the organiser who set a schedule that it was turned off, privately."""
+        with contextlib.suppress(discord.HTTPException, ValueError):
+            user = await self.fetch_user(int(user_id))  # type: ignore[attr-defined]
+            settings = await self.engine.settings(place)
+            await user.send(
+                t(
+                    self.engine.place_locale(settings),
+                    "daily.disabled_dm",
+                    channel=f"<#{place.channel}>",
+                    reason=reason,
+                )
+            )
 
     async def _close_due_rounds(self) -> None:
         while True:

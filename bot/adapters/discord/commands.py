@@ -29,7 +29,8 @@ from bot.adapters.discord.interactions import (
     reply_private,
     send_private,
 )
-from bot.engine import FeedbackMode, Period, RoundBusy, Scope
+from bot.engine import FeedbackMode, Period, PlaceRef, RoundBusy, Scope
+from bot.engine.daily import DAY_NAMES, next_post_after
 from bot.engine.service import EngineError, SettingRejected
 from bot.i18n import t
 
@@ -157,6 +158,11 @@ class Quiz(app_commands.Group):
         work = engine_of(interaction).stats(learner_of(interaction), place_of(interaction))
         await reply_private(interaction, work, lambda card: {"embed": render.stats_embed(card)})
 
+    @app_commands.command(name="streaks", description=_("Daily question streaks: top 10 and yours"))
+    async def streaks(self, interaction: discord.Interaction) -> None:
+        work = engine_of(interaction).streaks(place_of(interaction), learner_of(interaction))
+        await reply_private(interaction, work, lambda card: {"embed": render.streaks_embed(card)})
+
     @app_commands.command(name="help", description=_("How to use the quiz"))
     async def help(self, interaction: discord.Interaction) -> None:
         await send_private(interaction, content=t(locale_of(interaction), "discord.help"))
@@ -182,6 +188,103 @@ class QuizAdmin(app_commands.Group):
             )
             await apologise(interaction)
         return False
+
+    daily = app_commands.Group(name="daily", description=_("The channel's daily question"))
+
+    @daily.command(name="set", description=_("Post a question every day in a channel"))
+    @app_commands.describe(
+        channel=_("Where to post"),
+        time=_("Local time, HH:MM"),
+        timezone=_("An IANA time zone, e.g. America/Sao_Paulo"),
+        days=_("Days, e.g. mon-fri (default: every day)"),
+        task=_("Only this task statement"),
+        close_after=_("Minutes to answer (default: until the next post)"),
+        mention=_("A role to mention"),
+    )
+    @app_commands.choices(task=TASKS)
+    async def daily_set(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel,
+        time: str,
+        timezone: str | None = None,
+        days: str | None = None,
+        task: Choice[str] | None = None,
+        close_after: app_commands.Range[int, 1, 1440] | None = None,
+        mention: discord.Role | None = None,
+    ) -> None:
+        locale = locale_of(interaction)
+        engine = engine_of(interaction)
+        place = PlaceRef("discord", str(interaction.guild_id), str(channel.id))
+        try:
+            schedule = await engine.set_daily(
+                place,
+                time,
+                created_by=str(interaction.user.id),
+                timezone=timezone,
+                days=days,
+                task=task.value if task else None,
+                close_after_minutes=close_after,
+                mention=str(mention.id) if mention else None,
+            )
+        except SettingRejected as error:
+            await send_private(
+                interaction, content=t(locale, "discord.setting.invalid", allowed=error.allowed)
+            )
+            return
+        first = next_post_after(schedule, engine.clock())
+        await send_private(
+            interaction,
+            content=t(
+                locale,
+                "daily.saved",
+                channel=channel.mention,
+                time=schedule.at.strftime("%H:%M"),
+                zone=schedule.timezone,
+                days=days or "mon-sun",
+                task=f", {schedule.task}" if schedule.task else "",
+                first=render.timestamp(first, "F"),
+            ),
+        )
+
+    @daily.command(name="show", description=_("The channel's daily question"))
+    async def daily_show(
+        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
+    ) -> None:
+        locale = locale_of(interaction)
+        target = channel.id if channel else interaction.channel_id
+        place = PlaceRef("discord", str(interaction.guild_id), str(target))
+        schedule = await engine_of(interaction).daily_schedule(place)
+        if schedule is None or not schedule.enabled:
+            await send_private(interaction, content=t(locale, "daily.none", channel=f"<#{target}>"))
+            return
+        names = ", ".join(DAY_NAMES[d] for d in sorted(schedule.days))
+        window = f", {int(schedule.close_after.total_seconds() // 60)} min" if schedule.close_after else ""
+        await send_private(
+            interaction,
+            content=t(
+                locale,
+                "daily.show",
+                channel=f"<#{target}>",
+                days=names,
+                time=schedule.at.strftime("%H:%M"),
+                zone=schedule.timezone,
+                task=f", {schedule.task}" if schedule.task else "",
+                window=window,
+                mention=f", <@&{schedule.mention}>" if schedule.mention else "",
+            ),
+        )
+
+    @daily.command(name="off", description=_("Stop the channel's daily question"))
+    async def daily_off(
+        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
+    ) -> None:
+        locale = locale_of(interaction)
+        target = channel.id if channel else interaction.channel_id
+        place = PlaceRef("discord", str(interaction.guild_id), str(target))
+        stopped = await engine_of(interaction).stop_daily(place)
+        key = "daily.off" if stopped else "daily.none"
+        await send_private(interaction, content=t(locale, key, channel=f"<#{target}>"))
 
     async def _save(self, interaction: discord.Interaction, name: str, shown: str, **change: Any) -> None:
         locale = locale_of(interaction)

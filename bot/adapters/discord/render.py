@@ -27,6 +27,7 @@ from bot.engine.cards import (
     RevealCard,
     SessionSummaryCard,
     StatsCard,
+    StreaksCard,
 )
 from bot.i18n import t
 
@@ -76,10 +77,11 @@ def question_embed(card: QuestionCard) -> discord.Embed:
         if card.select_count == 1
         else t(card.locale, "question.select_many", count=card.select_count)
     )
+    title = t(card.locale, "discord.question.title", task=card.task, objective=card.objective)
+    if card.daily_date:
+        title = f"{t(card.locale, 'daily.title', date=card.daily_date)} · {card.task}"
     embed = discord.Embed(
-        title=cut(
-            t(card.locale, "discord.question.title", task=card.task, objective=card.objective), TITLE_LIMIT
-        ),
+        title=cut(title, TITLE_LIMIT),
         description=cut(f"{card.stem}\n\n{options}\n\n*{how}*", DESCRIPTION_LIMIT),
         colour=QUESTION_COLOUR,
     )
@@ -206,3 +208,7 @@ def stats_embed(card: StatsCard) -> discord.Embed:
 
 def summary_embed(card: SessionSummaryCard) -> discord.Embed:
     return _text_embed(text.summary(card), RIGHT_COLOUR)
+
+
+def streaks_embed(card: StreaksCard) -> discord.Embed:
+    return _text_embed(text.streaks(card), QUESTION_COLOUR, escape=True)
