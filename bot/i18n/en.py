@@ -117,4 +117,5 @@ MESSAGES: dict[str, str] = {
     "setting.allowed.days": "days such as mon-fri or mon,wed,fri",
     "setting.allowed.task": "3.1, 3.2, 3.3 or 3.4",
     "setting.allowed.close_after": "1 to 1440 minutes",
+    "slack.usage.daily": "Usage: `/quiz admin daily set [#channel] HH:MM [zone] [mon-fri] [3.1] [minutes] [@group]`, `/quiz admin daily show [#channel]`, `/quiz admin daily off [#channel]`",
 }

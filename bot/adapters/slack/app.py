@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -40,6 +41,7 @@ from bot.engine import (
     Scope,
 )
 from bot.engine.cards import SessionSummaryCard
+from bot.engine.daily import DAY_NAMES, next_post_after
 from bot.engine.locale import resolve_locale
 from bot.engine.lru import LruCache
 from bot.engine.model import FlagReason
@@ -54,6 +56,11 @@ TASKS = ("3.1", "3.2", "3.3", "3.4")
 CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 ANSWER = re.compile(r"^quiz_answer_[A-F]$")
 MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+CHANNEL_REF = re.compile(r"<#([A-Z0-9]+)(?:\|[^>]*)?>")
+GROUP_REF = re.compile(r"<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>")
+DAYS_REF = re.compile(
+    r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*(?:[-,](?:mon|tue|wed|thu|fri|sat|sun)[a-z]*)*|every|daily"
+)
 
 Responder = Callable[..., Awaitable[Any]]
 
@@ -99,6 +106,8 @@ class SlackQuiz:
         self._seen_events: LruCache[str, bool] = LruCache(10_000)
         self._home_starts: LruCache[tuple[str, str], float] = LruCache(10_000)
         self._closer: asyncio.Task[None] | None = None
+        self._daily: asyncio.Task[None] | None = None
+        self.claimer = f"slack-{os.getpid()}-{id(self):x}"
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -172,7 +181,7 @@ class SlackQuiz:
         poster = web_client(self.settings, self.session, client.token, connection_retries=False)
         arguments: dict[str, Any] = {
             "channel": channel,
-            "text": blocks.question_fallback(card),
+            "text": (f"<!subteam^{card.mention}> " if card.mention else "") + blocks.question_fallback(card),
             "blocks": blocks.question_blocks(card),
             "metadata": {"event_type": "quiz_round", "event_payload": {"round_id": card.round_id}},
             "unfurl_links": False,
@@ -247,18 +256,17 @@ class SlackQuiz:
 
     def start(self) -> None:
         if self._closer is None:
-            self._closer = asyncio.get_running_loop().create_task(
-                self.close_due_rounds(), name="slack-closer"
-            )
+            loop = asyncio.get_running_loop()
+            self._closer = loop.create_task(self.close_due_rounds(), name="slack-closer")
+            self._daily = loop.create_task(self.post_daily(), name="slack-daily")
 
     async def stop(self) -> None:
-        if self._closer is not None:
-            self._closer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._closer
-            self._closer = None
-
-    # -- /quiz --------------------------------------------------------------------------
+        for task in (self._closer, self._daily):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._closer = self._daily = None
 
     async def command(self, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
         team, channel, user = body["team_id"], body["channel_id"], body["user_id"]
@@ -285,6 +293,9 @@ class SlackQuiz:
             await private(
                 t(locale, "leaderboard.title", scope="", period=""), blocks.leaderboard_blocks(board)
             )
+        elif sub == "streaks":
+            streaks = await self.engine.streaks(place, learner)
+            await private(t(locale, "streaks.title"), blocks.streaks_blocks(streaks))
         elif sub == "stats":
             stats = await self.engine.stats(learner, place)
             await private(t(locale, "stats.title", name=learner.display_name), blocks.stats_blocks(stats))
@@ -366,6 +377,8 @@ class SlackQuiz:
                 )
                 return
             await private(t(locale, "discord.setting.saved", name=action, value=rest[0]))
+        elif action == "daily":
+            await self.cmd_daily(place, person, rest, locale, private)
         elif action == "organisers" and len(rest) >= 2 and rest[0] in {"add", "remove"}:
             mentioned = MENTION.fullmatch(rest[1])
             user_id = mentioned.group(1) if mentioned else rest[1].lstrip("@")
@@ -382,6 +395,124 @@ class SlackQuiz:
             await private(t(locale, "slack.usage.setting", name=action))
         else:
             await private(t(locale, "slack.help"), [blocks.section(t(locale, "slack.help"))])
+
+    async def cmd_daily(
+        self,
+        place: PlaceRef,
+        person: Person,
+        args: list[str],
+        locale: str,
+        private: Callable[..., Awaitable[None]],
+    ) -> None:
+        """``daily set [#channel] HH:MM [zone] [days] [task] [minutes] [@group]``,
+        ``daily show [#channel]``, ``daily off [#channel]``."""
+        verb, rest = (args[0].lower(), args[1:]) if args else ("show", [])
+        target = place
+        for word in rest:
+            found = CHANNEL_REF.fullmatch(word)
+            if found:
+                target = PlaceRef("slack", place.workspace, found.group(1))
+                rest = [a for a in rest if a != word]
+                break
+        shown = f"<#{target.channel}>"
+        if verb == "off":
+            stopped = await self.engine.stop_daily(target)
+            await private(t(locale, "daily.off" if stopped else "daily.none", channel=shown))
+        elif verb == "show":
+            schedule = await self.engine.daily_schedule(target)
+            if schedule is None or not schedule.enabled:
+                await private(t(locale, "daily.none", channel=shown))
+                return
+            window = (
+                f", {int(schedule.close_after.total_seconds() // 60)} min" if schedule.close_after else ""
+            )
+            await private(
+                t(
+                    locale,
+                    "daily.show",
+                    channel=shown,
+                    days=", ".join(DAY_NAMES[d] for d in sorted(schedule.days)),
+                    time=schedule.at.strftime("%H:%M"),
+                    zone=schedule.timezone,
+                    task=f", {schedule.task}" if schedule.task else "",
+                    window=window,
+                    mention=f", <!subteam^{schedule.mention}>" if schedule.mention else "",
+                )
+            )
+        elif verb == "set" and rest:
+            at, options = rest[0], rest[1:]
+            groups = [m.group(1) for a in options if (m := GROUP_REF.fullmatch(a))]
+            try:
+                schedule = await self.engine.set_daily(
+                    target,
+                    at,
+                    created_by=person.user_id,
+                    timezone=next((a for a in options if "/" in a or a.upper() == "UTC"), None),
+                    days=next((a for a in options if DAYS_REF.fullmatch(a.lower())), None),
+                    task=next((a for a in options if a in TASKS), None),
+                    close_after_minutes=next((int(a) for a in options if a.isdigit()), None),
+                    mention=groups[0] if groups else None,
+                )
+            except SettingRejected as error:
+                await private(
+                    t(locale, "discord.setting.invalid", allowed=t(locale, f"setting.allowed.{error.name}"))
+                )
+                return
+            first = next_post_after(schedule, self.engine.clock())
+            days = ", ".join(DAY_NAMES[d] for d in sorted(schedule.days))
+            await private(
+                t(
+                    locale,
+                    "daily.saved",
+                    channel=shown,
+                    time=schedule.at.strftime("%H:%M"),
+                    zone=schedule.timezone,
+                    days=days,
+                    task=f", {schedule.task}" if schedule.task else "",
+                    first=blocks.slack_date(first, locale),
+                )
+            )
+        else:
+            await private(t(locale, "slack.usage.daily"))
+
+    async def post_daily(self) -> None:
+        """Post the daily questions due now (each claimed by one process only), and any round
+        whose post was never recorded (the channel's history is checked before posting)."""
+        while True:
+            try:
+                for card in await self.engine.run_daily("slack", self.claimer):
+                    await self.post_daily_card(card, check_history=False)
+                for card in await self.engine.unposted("slack"):
+                    await self.post_daily_card(card, check_history=True)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("posting daily Slack questions failed; trying again shortly")
+            await asyncio.sleep(self.close_interval)
+
+    async def post_daily_card(self, card: QuestionCard, *, check_history: bool) -> None:
+        round_ = await self.engine.store.get_round(card.round_id)
+        client = await self.client_for(round_.place.workspace) if round_ is not None else None
+        if round_ is None or client is None:
+            return
+        channel = round_.place.channel
+        try:
+            found = await self.find_posted(client, channel, card.round_id) if check_history else None
+            if found is not None:
+                await self.engine.attach_message(card.round_id, f"slack:{channel}:{found}")
+                return
+            await self.post_question(client, channel, card)
+        except SlackApiError as error:
+            reason = str(error.response.get("error"))
+            if reason not in CANNOT_POST | {"account_inactive", "invalid_auth"}:
+                raise
+            await self.engine.close(card.round_id)
+            schedule = await self.engine.daily_schedule(round_.place)
+            if await self.engine.stop_daily(round_.place, reason) and schedule is not None:
+                locale = self.engine.place_locale(await self.engine.settings(round_.place))
+                text = t(locale, "daily.disabled_dm", channel=f"<#{channel}>", reason=reason)
+                with contextlib.suppress(SlackApiError):
+                    await client.chat_postMessage(channel=schedule.created_by, text=text)
 
     # -- buttons and forms ------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from bot.engine.cards import (
     RevealCard,
     SessionSummaryCard,
     StatsCard,
+    StreaksCard,
 )
 from bot.i18n import t
 
@@ -80,8 +81,11 @@ def question_blocks(card: QuestionCard) -> list[Block]:
         if card.select_count == 1
         else t(locale, "question.select_many", count=card.select_count)
     )
+    title = t(locale, "discord.question.title", task=card.task, objective=card.objective)
+    if card.daily_date:
+        title = f"{t(locale, 'daily.title', date=card.daily_date)} · {card.task}"
     blocks = [
-        header(t(locale, "discord.question.title", task=card.task, objective=card.objective)),
+        header(title),
         section(escape(card.stem)),
         section(_options(card.options)),
     ]
@@ -213,6 +217,10 @@ def report_blocks(body: str) -> list[Block]:
 
 def leaderboard_blocks(card: LeaderboardCard) -> list[Block]:
     return report_blocks(text.leaderboard(card))
+
+
+def streaks_blocks(card: StreaksCard) -> list[Block]:
+    return report_blocks(text.streaks(card))
 
 
 def stats_blocks(card: StatsCard) -> list[Block]:
