@@ -652,3 +652,67 @@ async def test_quizbot_run_names_the_part_that_failed(tmp_path: Path) -> None:
         _, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 1
     assert "the slack adapter stopped" in err.decode() and "database" not in err.decode().lower()
+
+
+async def test_daily_question_posts_once_and_reveals_once_in_its_thread(bot: Bot) -> None:
+    from datetime import UTC, datetime
+
+    admin = bot.fake.admin.id
+    await bot.sim.slash_command(
+        "admin daily set 09:00 America/Sao_Paulo mon-fri <!subteam^S123|@studiers>", user=admin
+    )
+    await bot.fake.wait_for(lambda: "Daily question set" in bot.private_text(admin), 5)
+    bot.engine.clock = lambda: datetime(2026, 11, 26, 12, 0, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    await bot.fake.wait_for(lambda: bool(bot.questions()), 5)
+    await asyncio.sleep(0.6)
+    (post,) = bot.questions()
+    assert "Question of the day · 2026-11-26" in json.dumps(
+        post.blocks, ensure_ascii=False
+    ) and post.text.startswith("<!subteam^S123>")
+    assert post.metadata and post.metadata["event_payload"]["round_id"]
+    bot.engine.clock = lambda: datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    await bot.fake.wait_for(lambda: len(bot.questions()) >= 2, 5)
+    await asyncio.sleep(0.6)
+    reveals = [m for m in bot.fake.messages(bot.fake.channel.id) if m.thread_ts == post.ts]
+    assert len(reveals) == 1 and len(bot.questions()) == 2
+    await bot.sim.slash_command("admin daily show", user=admin)
+    await bot.fake.wait_for(lambda: "09:00 (America/Sao_Paulo)" in bot.private_text(admin), 5)
+
+
+async def test_an_unrecorded_daily_post_is_found_not_posted_again(bot: Bot) -> None:
+    from datetime import UTC, datetime
+
+    await bot.adapter.quiz.stop()  # the bot is down while we play the process that crashed
+    bot.engine.clock = lambda: datetime(2026, 11, 26, 12, 0, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    await bot.engine.set_daily(bot.place, "09:00", created_by=bot.fake.admin.id, timezone="America/Sao_Paulo")
+    (card,) = await bot.engine.run_daily("slack", "crashed")
+    crashed = await bot.adapter.quiz.client_for("T1")
+    assert crashed is not None
+    await crashed.chat_postMessage(
+        channel=bot.fake.channel.id,
+        text="posted before the crash",
+        metadata={"event_type": "quiz_round", "event_payload": {"round_id": card.round_id}},
+    )
+    bot.engine.clock = lambda: datetime(2026, 11, 26, 12, 5, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    bot.adapter.quiz.start()
+    for _ in range(100):
+        round_ = await bot.store.get_round(card.round_id)
+        if round_ is not None and round_.message_ref:
+            break
+        await asyncio.sleep(0.05)
+    assert round_ is not None and round_.message_ref == f"slack:{bot.fake.channel.id}:{bot.questions()[0].ts}"
+    await asyncio.sleep(0.5)
+    assert len(bot.questions()) == 1
+
+
+async def test_a_channel_the_bot_cannot_post_to_turns_its_schedule_off(bot: Bot) -> None:
+    from datetime import UTC, datetime
+
+    await bot.engine.set_daily(bot.place, "09:00", created_by=bot.fake.admin.id, timezone="UTC")
+    bot.fake.error_next("chat.postMessage", "is_archived")
+    bot.engine.clock = lambda: datetime(2026, 11, 26, 9, 0, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    dm = bot.fake.dm(bot.fake.admin.id)
+    await bot.fake.wait_for(lambda: any("turned off" in m.text for m in bot.fake.messages(dm.id)), 5)
+    schedule = await bot.engine.daily_schedule(bot.place)
+    assert schedule is not None and not schedule.enabled
+    assert await bot.store.open_channel_round(bot.place) is None
