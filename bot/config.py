@@ -45,6 +45,7 @@ class Settings:
     questions_dirs: tuple[Path, ...] = ()
     log_level: str = "INFO"
     http_port: int = 3000
+    daily_grace_minutes: int = 120
     extra: Mapping[str, Secret] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
@@ -139,6 +140,13 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         kwargs["questions_dirs"] = _questions_dirs(merged["QUIZBOT_QUESTIONS_DIRS"])
     if merged.get("QUIZBOT_LOG_LEVEL", "").strip():
         kwargs["log_level"] = _log_level(merged["QUIZBOT_LOG_LEVEL"])
+    if merged.get("QUIZBOT_DAILY_GRACE_MINUTES", "").strip():
+        value = merged["QUIZBOT_DAILY_GRACE_MINUTES"].strip()
+        if not value.isdigit() or not 0 <= int(value) <= 1440:
+            raise SettingsError(
+                f"QUIZBOT_DAILY_GRACE_MINUTES must be a number of minutes from 0 to 1440, got {value!r}"
+            )
+        kwargs["daily_grace_minutes"] = int(value)
     if merged.get("QUIZBOT_HTTP_PORT", "").strip():
         kwargs["http_port"] = _port(merged["QUIZBOT_HTTP_PORT"])
     secrets = {k: Secret(v) for k, v in merged.items() if k.startswith(("DISCORD_", "SLACK_"))}

@@ -11,6 +11,7 @@ import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.bank import load_bank
 from bot.config import Settings
@@ -42,7 +43,13 @@ async def open_app(settings: Settings, *, rng: random.Random | None = None) -> A
     store = SqlStore(database)
     try:
         await upgrade(database)
-        engine = QuizEngine(store, bank, rng=rng, default_locale=settings.locale)
+        engine = QuizEngine(
+            store,
+            bank,
+            rng=rng,
+            default_locale=settings.locale,
+            daily_grace=timedelta(minutes=settings.daily_grace_minutes),
+        )
         settle_memory()
         yield App(settings, bank, store, engine)
     finally:

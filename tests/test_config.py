@@ -56,3 +56,10 @@ def test_database_url_error_never_echoes_a_password() -> None:
     with pytest.raises(SettingsError) as error:
         load_settings({"QUIZBOT_DATABASE_URL": "mysql://user:s3cret@host/db"}, env_file=None)
     assert "s3cret" not in str(error.value)
+
+
+def test_daily_grace_setting() -> None:
+    assert load_settings({}, env_file=None).daily_grace_minutes == 120
+    assert load_settings({"QUIZBOT_DAILY_GRACE_MINUTES": "30"}, env_file=None).daily_grace_minutes == 30
+    with pytest.raises(SettingsError, match="QUIZBOT_DAILY_GRACE_MINUTES"):
+        load_settings({"QUIZBOT_DAILY_GRACE_MINUTES": "two hours"}, env_file=None)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from bot.store import Database, SqlStore
 from tests.conftest import FakeClock
 
 CHANNEL = PlaceRef("discord", "guild-d", "daily")
+REPO = Path(__file__).resolve().parent.parent
 
 
 def learner(n: int) -> LearnerRef:
@@ -135,3 +137,81 @@ async def test_streaks_grow_survive_quiet_days_and_reset_after_a_miss(
     assert by_name["Daily 2"].streak == 2  # reset by Wednesday; Monday's open question does not break it yet
     assert (board.viewer_streak, board.viewer_best) == (2, 2)
     assert [e.rank for e in board.entries] == [1, 2]
+
+
+async def test_two_processes_claim_each_post_once(
+    engine: QuizEngine, database_url: str, tmp_path: object
+) -> None:
+    """Two real processes race for the same 200 posts behind a barrier: each is won once."""
+    import os
+    import subprocess
+    import sys
+
+    schedule = await engine.set_daily(CHANNEL, "06:00", created_by="U1", timezone="UTC")
+    start = Path(str(tmp_path)) / "go"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    processes = [
+        subprocess.Popen(  # noqa: ASYNC220 - plain Popen: the barrier, not asyncio, sets the start
+            [
+                sys.executable,
+                "-m",
+                "tests.helpers.daily_claim",
+                database_url,
+                str(schedule.id),
+                str(start),
+                name,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
+        for name in ("one", "two")
+    ]
+    await asyncio.sleep(1.5)
+    start.touch()
+    outputs = [p.communicate(timeout=120) for p in processes]
+    for process, (_, err) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, err
+    won = [set(out.split()) for out, _ in outputs]
+    assert won[0].isdisjoint(won[1]) and len(won[0] | won[1]) == 200
+    assert won[0] and won[1], "the two processes never actually raced"
+
+
+async def test_an_open_daily_round_survives_a_restart(
+    database_url: str, engine: QuizEngine, bank: object, clock: FakeClock
+) -> None:
+    await engine.set_daily(CHANNEL, "07:00", created_by="U1", timezone="UTC")
+    clock.now = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
+    (card,) = await engine.run_daily("discord", "p1")
+    restarted_store = SqlStore(Database(database_url))
+    try:
+        restarted = QuizEngine(restarted_store, bank, clock=clock)  # type: ignore[arg-type]
+        clock.advance(hours=3)
+        result = await restarted.answer(card.round_id, learner(1), right(card), CHANNEL)
+        assert isinstance(result, FeedbackCard) and result.correct
+        clock.now = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)  # its window ends at the next post
+        (reveal,) = await restarted.close_due(platform="discord")
+        assert reveal.round_id == card.round_id and reveal.total_answers == 1
+    finally:
+        await restarted_store.close()
+
+
+async def test_streaks_show_in_stats_and_in_the_daily_reveal(engine: QuizEngine, clock: FakeClock) -> None:
+    await engine.set_daily(CHANNEL, "07:00", created_by="U1", timezone="UTC")
+    start = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
+    for day in range(4):
+        clock.now = start + timedelta(days=day)
+        (card,) = await engine.run_daily("discord", "p1")
+        await engine.answer(card.round_id, learner(1), right(card), CHANNEL)
+        if day >= 2:
+            await engine.answer(card.round_id, learner(2), right(card), CHANNEL)
+    reveal = await engine.close(card.round_id)
+    assert reveal is not None and reveal.streaks == (("Daily 1", 4), ("Daily 2", 2))
+    stats = await engine.stats(learner(1), CHANNEL)
+    assert (stats.daily_streak, stats.best_daily_streak) == (4, 4)
+    from bot.adapters import plaintext
+
+    assert "🔥 Daily 1: 4-day streak" in plaintext.reveal(reveal)
+    assert "Daily question streak: 4 day(s)" in plaintext.stats(stats)

@@ -89,6 +89,7 @@ def reveal(card: RevealCard) -> str:
         lines.append(t(locale, key, names=names, more=card.more_right))
     else:
         lines.append(t(locale, "reveal.nobody"))
+    lines += [t(locale, "reveal.streak", name=name, days=days) for name, days in card.streaks]
     lines.append(t(locale, "feedback.why", why=card.why))
     lines += [t(locale, "feedback.why_wrong", letter=letter, why=why) for letter, why in card.why_wrong]
     lines += [t(locale, "feedback.reference", url=url) for url in card.references]
@@ -189,6 +190,8 @@ def stats(card: StatsCard) -> str:
                     )
                 )
     lines.append(t(locale, "stats.runs", current=card.current_run, best=card.best_run))
+    if card.daily_streak is not None:
+        lines.append(t(locale, "stats.daily", current=card.daily_streak, best=card.best_daily_streak))
     return "\n".join(lines)
 
 

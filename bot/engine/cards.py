@@ -131,6 +131,7 @@ class RevealCard:
     message_ref: str | None
     locale: str
     place: PlaceRef | None = None  # where to post it when the question's message is unknown
+    streaks: tuple[tuple[str, int], ...] = ()  # daily rounds: the longest streaks among those who answered
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,8 @@ class StatsCard:
     best_run: int
     first_answer: date | None
     locale: str
+    daily_streak: int | None = None  # in the place's workspace, when it has daily questions
+    best_daily_streak: int | None = None
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,8 @@ MIN_ROUND_MINUTES, MAX_ROUND_MINUTES = 1, 1440
 MAX_TOP = 50
 MAX_SESSION = 100
 TASKS = ("3.1", "3.2", "3.3", "3.4")
-STALE_CLAIM = timedelta(minutes=2)  # a claim with no round after this: its process died
+STALE_CLAIM = timedelta(minutes=2)
+TOP_STREAKS_IN_REVEAL = 3  # a claim with no round after this: its process died
 
 
 class EngineError(RuntimeError):
@@ -152,6 +153,7 @@ class QuizEngine:
         rng: random.Random | None = None,
         default_locale: str = "en",
         reveal_names: int = 10,
+        daily_grace: timedelta = DEFAULT_GRACE,
     ) -> None:
         self.store = store
         self.bank = bank
@@ -159,6 +161,7 @@ class QuizEngine:
         self.rng = rng or random.Random()
         self.default_locale = default_locale
         self.reveal_names = reveal_names
+        self.daily_grace = daily_grace
         self._settings: dict[str, tuple[PlaceSettings, datetime]] = {}
         self._rounds: LruCache[int, RoundRecord] = LruCache(20_000)
         self._loading: dict[object, asyncio.Future[Any]] = {}
@@ -422,7 +425,18 @@ class QuizEngine:
             return None
         round_, attempts = closed
         settings = await self.settings(round_.place)
-        return self._reveal(round_, attempts, self.place_locale(settings))
+        reveal = self._reveal(round_, attempts, self.place_locale(settings))
+        if await self.store.daily_date_of(round_id) is None:
+            return reveal
+        answered = {a.learner_id for a in attempts}
+        history = await self.store.daily_history(round_.place.platform, round_.place.workspace)
+        everyone = await self.store.round_attempts([r for _, r, _ in history])
+        top = [
+            (s.display_name, s.current)
+            for s in count_streaks(history, everyone)
+            if s.learner_id in answered and s.current >= 2
+        ][:TOP_STREAKS_IN_REVEAL]
+        return replace(reveal, streaks=tuple(top))
 
     async def close_due(self, limit: int = 100, platform: str | None = None) -> list[RevealCard]:
         """Close every round whose deadline passed (also those left open by a restart).
@@ -680,7 +694,7 @@ class QuizEngine:
         return await self.store.disable_schedule(place, reason)
 
     async def run_daily(
-        self, platform: str, claimer: str, grace: timedelta = DEFAULT_GRACE
+        self, platform: str, claimer: str, grace: timedelta | None = None
     ) -> list[QuestionCard]:
         """Open every daily round due now, each claimed by exactly one process.
 
@@ -690,6 +704,7 @@ class QuizEngine:
         rides on the card).
         """
         now = self.clock()
+        grace = self.daily_grace if grace is None else grace
         cards = []
         for schedule in await self.store.enabled_schedules(platform):
             due, missed = due_posts(schedule, now, grace)
@@ -827,7 +842,17 @@ class QuizEngine:
         for attempt in history:
             current = current + 1 if attempt.correct else 0
             best = max(best, current)
+        daily = best_daily = None
+        if place is not None:
+            learner_id = await self.store.learner_id(learner)
+            days = await self.store.daily_history(place.platform, place.workspace)
+            if days and learner_id is not None:
+                attempts = await self.store.round_attempts([r for _, r, _ in days])
+                mine = next((s for s in count_streaks(days, attempts) if s.learner_id == learner_id), None)
+                daily, best_daily = (mine.current, mine.best) if mine else (0, 0)
         return StatsCard(
+            daily_streak=daily,
+            best_daily_streak=best_daily,
             display_name=history[-1].display_name if history else learner.display_name,
             attempts=len(history),
             correct=sum(a.correct for a in history),

@@ -118,4 +118,6 @@ MESSAGES: dict[str, str] = {
     "setting.allowed.task": "3.1, 3.2, 3.3 or 3.4",
     "setting.allowed.close_after": "1 to 1440 minutes",
     "slack.usage.daily": "Usage: `/quiz admin daily set [#channel] HH:MM [zone] [mon-fri] [3.1] [minutes] [@group]`, `/quiz admin daily show [#channel]`, `/quiz admin daily off [#channel]`",
+    "stats.daily": "Daily question streak: {current} day(s) · best: {best}",
+    "reveal.streak": "🔥 {name}: {days}-day streak",
 }

@@ -118,4 +118,6 @@ MESSAGES: dict[str, str] = {
     "setting.allowed.task": "3.1, 3.2, 3.3 ou 3.4",
     "setting.allowed.close_after": "de 1 a 1440 minutos",
     "slack.usage.daily": "Uso: `/quiz admin daily set [#canal] HH:MM [fuso] [mon-fri] [3.1] [minutos] [@grupo]`, `/quiz admin daily show [#canal]`, `/quiz admin daily off [#canal]`",
+    "stats.daily": "Sequência da questão diária: {current} dia(s) · melhor: {best}",
+    "reveal.streak": "🔥 {name}: sequência de {days} dias",
 }

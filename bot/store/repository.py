@@ -1167,6 +1167,12 @@ class SqlStore:
         async with self.db.read() as conn:
             return [(r.local_date, r.round_id, r.closed_at is None) for r in await conn.execute(query)]
 
+    async def daily_date_of(self, round_id: int) -> str | None:
+        query = select(daily_posts.c.local_date).where(daily_posts.c.round_id == round_id)
+        async with self.db.read() as conn:
+            found: str | None = (await conn.execute(query)).scalar()
+        return found
+
     async def round_attempts(self, round_ids: Sequence[int]) -> list[AttemptRecord]:
         if not round_ids:
             return []

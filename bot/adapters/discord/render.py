@@ -174,6 +174,10 @@ def reveal_embed(card: RevealCard) -> discord.Embed:
         lines.append(t(locale, key, names=names, more=card.more_right))
     else:
         lines.append(t(locale, "reveal.nobody"))
+    lines += [
+        t(locale, "reveal.streak", name=discord.utils.escape_markdown(name), days=days)
+        for name, days in card.streaks
+    ]
     embed = discord.Embed(
         title=cut(
             f"{t(locale, 'reveal.title')} · {t(locale, 'reveal.answer_is', letters=letters)}", TITLE_LIMIT

@@ -158,6 +158,7 @@ def reveal_blocks(reveal: RevealCard) -> list[Block]:
         )
     else:
         lines.append(t(locale, "reveal.nobody"))
+    lines += [t(locale, "reveal.streak", name=escape(name), days=days) for name, days in reveal.streaks]
     blocks = [
         header(
             f"{t(locale, 'reveal.title')} · "
