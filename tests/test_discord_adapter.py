@@ -739,3 +739,18 @@ async def test_a_post_whose_record_was_lost_is_not_posted_twice(bot: Bot) -> Non
         round_ is not None
         and round_.message_ref == f"discord:{bot.fake.channel.id}:{bot.channel_messages()[0].id}"
     )
+
+
+async def test_a_channel_the_bot_cannot_post_to_turns_its_schedule_off(bot: Bot) -> None:
+    from datetime import UTC, datetime
+
+    admin = bot.fake.admin.user.id
+    await bot.engine.set_daily(bot.place, "09:00", created_by=str(admin), timezone="UTC")
+    bot.fake.set_overwrite(bot.fake.channel.id, bot.fake.bot_user.id, deny=Perm.SEND_MESSAGES)
+    bot.engine.clock = lambda: datetime(2026, 11, 26, 9, 0, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    dm = bot.fake.dm_channel(admin)
+    await bot.fake.wait_for(lambda: any("turned off" in m.content for m in bot.fake.messages(dm.id)), 5)
+    schedule = await bot.engine.daily_schedule(bot.place)
+    assert schedule is not None and not schedule.enabled
+    assert await bot.store.open_channel_round(bot.place) is None
+    assert bot.channel_messages() == []
