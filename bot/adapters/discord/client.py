@@ -17,6 +17,7 @@ import discord
 import yarl
 from discord import app_commands
 
+from bot.adapters.background import each, repeat
 from bot.adapters.discord import render
 from bot.adapters.discord.commands import Quiz, QuizAdmin
 from bot.adapters.discord.components import DYNAMIC_ITEMS, AnswerButton, AnswerSelect
@@ -149,17 +150,16 @@ class QuizClientMixin:
     async def _post_daily(self) -> None:
         """Post the daily questions that are due (each claimed by one process only), and any
         round whose post was never recorded (its nonce makes the repeat harmless)."""
-        while True:
-            try:
-                cards = await self.engine.run_daily("discord", self.claimer)
-                cards += await self.engine.unposted("discord")
-                for card in cards:
-                    await self._post_daily_card(card)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("posting daily questions failed; trying again shortly")
-            await asyncio.sleep(self.close_interval)
+
+        async def post_once() -> None:
+            cards = await self.engine.run_daily("discord", self.claimer) + await self.engine.unposted(
+                "discord"
+            )
+            await each(
+                cards, self._post_daily_card, lambda c: f"posting the daily question of round {c.round_id}"
+            )
+
+        await repeat(self.close_interval, post_once, "posting daily Discord questions")
 
     async def _post_daily_card(self, card: QuestionCard) -> None:
         round_ = await self.engine.store.get_round(card.round_id)
@@ -189,18 +189,11 @@ class QuizClientMixin:
             )
 
     async def _close_due_rounds(self) -> None:
-        while True:
-            try:
-                for reveal in await self.engine.close_due(platform="discord"):
-                    try:
-                        await self.publish_reveal(reveal)
-                    except Exception:  # one reveal failing must not lose the others of the batch
-                        log.exception("could not post the reveal of round %s", reveal.round_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("closing due rounds failed; trying again shortly")
-            await asyncio.sleep(self.close_interval)
+        async def close_once() -> None:
+            reveals = await self.engine.close_due(platform="discord")
+            await each(reveals, self.publish_reveal, lambda r: f"posting the reveal of round {r.round_id}")
+
+        await repeat(self.close_interval, close_once, "closing due Discord rounds")
 
 
 def closed_view(reveal: RevealCard) -> discord.ui.View:

@@ -26,6 +26,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.adapters.background import each, repeat
 from bot.adapters.slack import blocks
 from bot.adapters.slack.people import People, Person
 from bot.adapters.slack.settings import SlackSettings
@@ -241,18 +242,11 @@ class SlackQuiz:
             )
 
     async def close_due_rounds(self) -> None:
-        while True:
-            try:
-                for reveal in await self.engine.close_due(platform="slack"):
-                    try:
-                        await self.publish_reveal(reveal)
-                    except Exception:  # one reveal failing must not lose the others of the batch
-                        log.exception("could not post the reveal of round %s", reveal.round_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("closing due Slack rounds failed; trying again shortly")
-            await asyncio.sleep(self.close_interval)
+        async def close_once() -> None:
+            reveals = await self.engine.close_due(platform="slack")
+            await each(reveals, self.publish_reveal, lambda r: f"posting the reveal of round {r.round_id}")
+
+        await repeat(self.close_interval, close_once, "closing due Slack rounds")
 
     def start(self) -> None:
         if self._closer is None:
@@ -478,17 +472,22 @@ class SlackQuiz:
     async def post_daily(self) -> None:
         """Post the daily questions due now (each claimed by one process only), and any round
         whose post was never recorded (the channel's history is checked before posting)."""
-        while True:
-            try:
-                for card in await self.engine.run_daily("slack", self.claimer):
-                    await self.post_daily_card(card, check_history=False)
-                for card in await self.engine.unposted("slack"):
-                    await self.post_daily_card(card, check_history=True)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("posting daily Slack questions failed; trying again shortly")
-            await asyncio.sleep(self.close_interval)
+
+        async def post_once() -> None:
+            fresh = await self.engine.run_daily("slack", self.claimer)
+            await each(
+                fresh,
+                lambda c: self.post_daily_card(c, check_history=False),
+                lambda c: f"posting the daily question of round {c.round_id}",
+            )
+            lost = await self.engine.unposted("slack")
+            await each(
+                lost,
+                lambda c: self.post_daily_card(c, check_history=True),
+                lambda c: f"posting round {c.round_id} again",
+            )
+
+        await repeat(self.close_interval, post_once, "posting daily Slack questions")
 
     async def post_daily_card(self, card: QuestionCard, *, check_history: bool) -> None:
         round_ = await self.engine.store.get_round(card.round_id)
