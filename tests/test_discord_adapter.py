@@ -741,6 +741,23 @@ async def test_a_post_whose_record_was_lost_is_not_posted_twice(bot: Bot) -> Non
     )
 
 
+async def test_a_daily_post_survives_a_rate_limit_and_a_lost_500_reply(bot: Bot) -> None:
+    from datetime import UTC, datetime
+
+    await bot.engine.set_daily(bot.place, "09:00", created_by=str(bot.fake.admin.user.id), timezone="UTC")
+    bot.fake.fail_next("POST", MESSAGES, status=429, retry_after=0.2)
+    bot.fake.fail_after_store_next("POST", MESSAGES, status=500)  # stored, then the reply is an error
+    bot.engine.clock = lambda: datetime(2026, 11, 26, 9, 0, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    for _ in range(100):
+        round_ = await bot.store.open_channel_round(bot.place)
+        if round_ is not None and round_.message_ref:
+            break
+        await asyncio.sleep(0.1)
+    assert [r.status for r in bot.fake.requests_to("POST", MESSAGES)][:3] == [429, 500, 200]
+    (post,) = bot.channel_messages()  # the retry carried the same nonce: no second post
+    assert round_ is not None and round_.message_ref == f"discord:{bot.fake.channel.id}:{post.id}"
+
+
 async def test_a_channel_the_bot_cannot_post_to_turns_its_schedule_off(bot: Bot) -> None:
     from datetime import UTC, datetime
 

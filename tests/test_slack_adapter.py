@@ -705,6 +705,30 @@ async def test_an_unrecorded_daily_post_is_found_not_posted_again(bot: Bot) -> N
     assert len(bot.questions()) == 1
 
 
+async def test_a_daily_post_survives_a_rate_limit_and_a_server_error(bot: Bot) -> None:
+    """A 429 is waited out by the client; a 500 leaves the round unposted, and a later
+    tick posts it (after looking for it in the channel's history) exactly once."""
+    from datetime import UTC, datetime
+
+    await bot.engine.set_daily(bot.place, "09:00", created_by=bot.fake.admin.id, timezone="UTC")
+    bot.fake.fail_next("chat.postMessage", status=429, retry_after=1)
+    bot.fake.fail_next("chat.postMessage", error="internal_error", status=500)
+    bot.engine.clock = lambda: datetime(2026, 11, 26, 9, 0, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    await bot.fake.wait_for(lambda: len(bot.fake.calls_to("chat.postMessage")) >= 2, 5)
+    await asyncio.sleep(0.5)
+    assert bot.questions() == []
+    round_ = await bot.store.open_channel_round(bot.place)
+    assert round_ is not None and round_.message_ref is None  # claimed, not lost
+    bot.engine.clock = lambda: datetime(2026, 11, 26, 9, 1, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    await bot.fake.wait_for(lambda: bool(bot.questions()), 5)
+    await asyncio.sleep(0.6)
+    (post,) = bot.questions()
+    assert [c.status for c in bot.fake.calls_to("chat.postMessage")] == [429, 500, 200]
+    assert bot.fake.calls_to("conversations.history")  # looked before posting again
+    round_ = await bot.store.open_channel_round(bot.place)
+    assert round_ is not None and round_.message_ref == f"slack:{bot.fake.channel.id}:{post.ts}"
+
+
 async def test_a_channel_the_bot_cannot_post_to_turns_its_schedule_off(bot: Bot) -> None:
     from datetime import UTC, datetime
 

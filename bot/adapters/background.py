@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+import time
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -27,12 +28,56 @@ async def repeat(interval: float, work: Callable[[], Awaitable[None]], what: str
         await asyncio.sleep(interval)
 
 
-async def each(items: Iterable[T], action: Callable[[T], Awaitable[None]], what: Callable[[T], str]) -> None:
-    """Apply ``action`` to every item; one failing is logged and the others still run."""
+class Backoff(Generic[T]):
+    """When each item may be tried again: a post that failed (Slack down, Discord's own
+    retries exhausted) waits ``base``, then twice as long each time, up to ``cap`` seconds,
+    instead of hammering the platform (and the log) on every tick."""
+
+    def __init__(
+        self,
+        key: Callable[[T], Hashable],
+        base: float = 5.0,
+        cap: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.key, self.base, self.cap, self.clock = key, base, cap, clock
+        self._failures: dict[Hashable, tuple[int, float]] = {}
+
+    def ready(self, item: T) -> bool:
+        failures = self._failures.get(self.key(item))
+        return failures is None or self.clock() >= failures[1]
+
+    def failed(self, item: T) -> float:
+        """Record a failure; returns the seconds until the next try."""
+        count = self._failures.get(self.key(item), (0, 0.0))[0] + 1
+        wait: float = min(self.cap, self.base * 2.0 ** (count - 1))
+        self._failures[self.key(item)] = (count, self.clock() + wait)
+        return wait
+
+    def succeeded(self, item: T) -> None:
+        self._failures.pop(self.key(item), None)
+
+
+async def each(
+    items: Iterable[T],
+    action: Callable[[T], Awaitable[None]],
+    what: Callable[[T], str],
+    backoff: Backoff[T] | None = None,
+) -> None:
+    """Apply ``action`` to every item; one failing is logged and the others still run.
+    With ``backoff``, an item that failed lately is left for a later call."""
     for item in items:
+        if backoff is not None and not backoff.ready(item):
+            continue
         try:
             await action(item)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("%s failed", what(item))
+            if backoff is None:
+                log.exception("%s failed", what(item))
+            else:
+                log.exception("%s failed; next try in %.0f s", what(item), backoff.failed(item))
+        else:
+            if backoff is not None:
+                backoff.succeeded(item)

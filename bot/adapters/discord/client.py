@@ -17,7 +17,7 @@ import discord
 import yarl
 from discord import app_commands
 
-from bot.adapters.background import each, repeat
+from bot.adapters.background import Backoff, each, repeat
 from bot.adapters.discord import render
 from bot.adapters.discord.commands import Quiz, QuizAdmin
 from bot.adapters.discord.components import DYNAMIC_ITEMS, AnswerButton, AnswerSelect
@@ -65,6 +65,7 @@ class QuizClientMixin:
         self.close_interval = close_interval
         self._closer = None
         self._daily: asyncio.Task[None] | None = None
+        self._post_backoff: Backoff[QuestionCard] = Backoff(lambda c: c.round_id, base=close_interval)
         self.claimer = f"discord-{os.getpid()}-{id(self):x}"
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(Quiz())
@@ -156,7 +157,10 @@ class QuizClientMixin:
                 "discord"
             )
             await each(
-                cards, self._post_daily_card, lambda c: f"posting the daily question of round {c.round_id}"
+                cards,
+                self._post_daily_card,
+                lambda c: f"posting the daily question of round {c.round_id}",
+                self._post_backoff,
             )
 
         await repeat(self.close_interval, post_once, "posting daily Discord questions")

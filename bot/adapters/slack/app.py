@@ -26,7 +26,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.adapters.background import each, repeat
+from bot.adapters.background import Backoff, each, repeat
 from bot.adapters.slack import blocks
 from bot.adapters.slack.people import People, Person
 from bot.adapters.slack.settings import SlackSettings
@@ -108,6 +108,7 @@ class SlackQuiz:
         self._home_starts: LruCache[tuple[str, str], float] = LruCache(10_000)
         self._closer: asyncio.Task[None] | None = None
         self._daily: asyncio.Task[None] | None = None
+        self.post_backoff: Backoff[QuestionCard] = Backoff(lambda c: c.round_id, base=close_interval)
         self.claimer = f"slack-{os.getpid()}-{id(self):x}"
 
     # -- helpers ----------------------------------------------------------------------
@@ -479,12 +480,14 @@ class SlackQuiz:
                 fresh,
                 lambda c: self.post_daily_card(c, check_history=False),
                 lambda c: f"posting the daily question of round {c.round_id}",
+                self.post_backoff,
             )
             lost = await self.engine.unposted("slack")
             await each(
                 lost,
                 lambda c: self.post_daily_card(c, check_history=True),
                 lambda c: f"posting round {c.round_id} again",
+                self.post_backoff,
             )
 
         await repeat(self.close_interval, post_once, "posting daily Slack questions")
