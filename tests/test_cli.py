@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -34,14 +35,19 @@ def quizbot(
 
 
 def subcommands() -> list[list[str]]:
-    parser = build_parser()
-    found = []
-    for action in parser._subparsers._group_actions:  # type: ignore[union-attr]
-        for name, sub in action.choices.items():
-            found.append([name])
-            for nested in getattr(sub, "_subparsers", None)._group_actions if sub._subparsers else []:  # type: ignore[union-attr]
-                found.extend([name, child] for child in nested.choices)
+    """Every command and subcommand the parser knows, found by walking argparse's choices."""
+    found: list[list[str]] = []
+    for name, sub in choices_of(build_parser()).items():
+        found.append([name])
+        found.extend([name, child] for child in choices_of(sub))
     return found
+
+
+def choices_of(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
 
 
 def test_version_and_help(tmp_path: Path) -> None:

@@ -54,8 +54,8 @@ async def test_duplicate_answers_from_two_processes(
     outputs = [p.communicate(timeout=90) for p in processes]
     for process, (_, err) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, err
-    recorded = sum(int(re.search(r"recorded=(\d+)", out).group(1)) for out, _ in outputs)  # type: ignore[union-attr]
-    duplicates = sum(int(re.search(r"duplicate=(\d+)", out).group(1)) for out, _ in outputs)  # type: ignore[union-attr]
+    recorded = sum(count_in(out, "recorded") for out, _ in outputs)
+    duplicates = sum(count_in(out, "duplicate") for out, _ in outputs)
     assert recorded == learners and duplicates == learners
     async with store.db.read() as conn:
         rows = (
@@ -108,3 +108,10 @@ async def test_answers_racing_the_close_are_counted_in_both_or_neither(
         assert set(reveal.right_names) <= accepted
     expected, actual = await recount(store.db)
     assert actual == expected
+
+
+def count_in(output: str, name: str) -> int:
+    """A ``name=N`` figure a child process printed."""
+    found = re.search(rf"{name}=(\d+)", output)
+    assert found is not None, output
+    return int(found.group(1))

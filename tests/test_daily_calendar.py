@@ -27,8 +27,8 @@ def schedule(
     )
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_berlin_spring_forward_posts_at_the_first_valid_minute_after() -> None:

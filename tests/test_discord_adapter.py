@@ -375,8 +375,9 @@ async def test_a_failing_handler_apologises(bot: Bot, monkeypatch: pytest.Monkey
 async def test_rounds_close_on_time_by_themselves(bot: Bot) -> None:
     _, round_id = await post_question(bot, minutes=1)
     record = await bot.store.get_round(round_id)
-    assert record is not None
-    bot.engine.clock = lambda: record.deadline  # type: ignore[assignment, return-value, misc]
+    assert record is not None and record.deadline is not None
+    deadline = record.deadline
+    bot.engine.clock = lambda: deadline
     await bot.fake.wait_for(lambda: len([m for m in bot.channel_messages() if m.embeds]) >= 2, 5)
     assert "Round closed" in bot.channel_messages()[-1].embeds[0]["title"]
 
@@ -690,13 +691,13 @@ async def test_daily_question_posts_once_and_reveals_once(bot: Bot) -> None:
         user_id=bot.fake.admin.user.id,
     )
     assert "Daily question set" in await followup_text(record)
-    bot.engine.clock = lambda: datetime(2026, 11, 26, 12, 0, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    bot.engine.clock = lambda: datetime(2026, 11, 26, 12, 0, 30, tzinfo=UTC)
     await bot.fake.wait_for(lambda: any(m.embeds for m in bot.channel_messages()), 5)
     await asyncio.sleep(0.6)  # several more ticks of the loop
     posts = [m for m in bot.channel_messages() if m.embeds]
     assert len(posts) == 1 and "Question of the day · 2026-11-26" in posts[0].embeds[0]["title"]
     assert posts[0].content == f"<@&{role.id}>"
-    bot.engine.clock = lambda: datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    bot.engine.clock = lambda: datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)
     await bot.fake.wait_for(lambda: len([m for m in bot.channel_messages() if m.embeds]) >= 3, 5)
     await asyncio.sleep(0.6)
     titles = [m.embeds[0]["title"] for m in bot.channel_messages() if m.embeds]
@@ -713,7 +714,7 @@ async def test_a_post_whose_record_was_lost_is_not_posted_twice(bot: Bot) -> Non
 
     await bot.client.close()  # the bot is down while we play the crashed process
     clock_at = datetime(2026, 11, 26, 12, 0, 30, tzinfo=UTC)
-    bot.engine.clock = lambda: clock_at  # type: ignore[method-assign, assignment]
+    bot.engine.clock = lambda: clock_at
     await bot.engine.set_daily(
         bot.place, "09:00", created_by=str(bot.fake.admin.user.id), timezone="America/Sao_Paulo"
     )
@@ -724,7 +725,7 @@ async def test_a_post_whose_record_was_lost_is_not_posted_twice(bot: Bot) -> Non
         await crashed.close()
     assert (await bot.store.get_round(card.round_id)).message_ref is None  # type: ignore[union-attr]
     later = datetime(2026, 11, 26, 12, 5, tzinfo=UTC)
-    bot.engine.clock = lambda: later  # type: ignore[method-assign, assignment]
+    bot.engine.clock = lambda: later
     async with running_client(bot.fake, bot.engine):
         await bot.fake.wait_for(
             lambda: bot.engine.store is not None and bool(bot.fake.requests_to("POST", MESSAGES)), 5
@@ -747,7 +748,7 @@ async def test_a_daily_post_survives_a_rate_limit_and_a_lost_500_reply(bot: Bot)
     await bot.engine.set_daily(bot.place, "09:00", created_by=str(bot.fake.admin.user.id), timezone="UTC")
     bot.fake.fail_next("POST", MESSAGES, status=429, retry_after=0.2)
     bot.fake.fail_after_store_next("POST", MESSAGES, status=500)  # stored, then the reply is an error
-    bot.engine.clock = lambda: datetime(2026, 11, 26, 9, 0, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    bot.engine.clock = lambda: datetime(2026, 11, 26, 9, 0, 30, tzinfo=UTC)
     for _ in range(100):
         round_ = await bot.store.open_channel_round(bot.place)
         if round_ is not None and round_.message_ref:
@@ -764,7 +765,7 @@ async def test_a_channel_the_bot_cannot_post_to_turns_its_schedule_off(bot: Bot)
     admin = bot.fake.admin.user.id
     await bot.engine.set_daily(bot.place, "09:00", created_by=str(admin), timezone="UTC")
     bot.fake.set_overwrite(bot.fake.channel.id, bot.fake.bot_user.id, deny=Perm.SEND_MESSAGES)
-    bot.engine.clock = lambda: datetime(2026, 11, 26, 9, 0, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    bot.engine.clock = lambda: datetime(2026, 11, 26, 9, 0, 30, tzinfo=UTC)
     dm = bot.fake.dm_channel(admin)
     await bot.fake.wait_for(lambda: any("turned off" in m.content for m in bot.fake.messages(dm.id)), 5)
     schedule = await bot.engine.daily_schedule(bot.place)

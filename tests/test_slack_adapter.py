@@ -9,7 +9,7 @@ import contextlib
 import json
 import random
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -235,7 +235,7 @@ async def test_practice_runs_to_its_summary(bot: Bot) -> None:
 
     await bot.sim.slash_command("practice 3.4 2", user=user)
     for step in range(2):
-        await bot.fake.wait_for(lambda step=step: len(questions_shown()) > step, 5)  # question step+1 shown
+        await bot.fake.wait_for(more_than(step, lambda: len(questions_shown())), 5)  # question step+1 shown
         shown = questions_shown()[-1]
         actions = next(b for b in shown.blocks if b["type"] == "actions")
         round_id = int(actions["block_id"].removeprefix("quiz_round_"))
@@ -249,7 +249,7 @@ async def test_practice_runs_to_its_summary(bot: Bot) -> None:
                 f"quiz_answer_{letters[0]}", f"{round_id}:{letters[0]}", user=user, message_ts=shown.ts
             )
         await bot.fake.wait_for(
-            lambda before=before: len(bot.fake.ephemerals(bot.fake.channel.id, user)) > before, 5
+            more_than(before, lambda: len(bot.fake.ephemerals(bot.fake.channel.id, user))), 5
         )
         feedback = bot.fake.ephemerals(bot.fake.channel.id, user)[-1]
         assert "Correct!" in feedback.text
@@ -564,7 +564,9 @@ async def test_practice_now_from_app_home_runs_once_in_the_dm(bot: Bot) -> None:
         {"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home"}, event_id="EvH"
     )
     await bot.fake.wait_for(lambda: bool(bot.fake.views_published(user)), 5)
-    view_id = bot.fake.calls_to("views.publish")[-1].response["view"]["id"]
+    published = bot.fake.calls_to("views.publish")[-1].response
+    assert published is not None
+    view_id = published["view"]["id"]
     clicks = await asyncio.gather(
         *(
             bot.sim.block_action("quiz_practice_home", "10", user=user, container="view", view_id=view_id)
@@ -584,7 +586,7 @@ async def test_rounds_close_by_themselves_and_reveal_in_the_thread(bot: Bot) -> 
     record = await bot.store.get_round(round_id)
     assert record is not None and record.deadline is not None
     deadline = record.deadline
-    bot.engine.clock = lambda: deadline  # type: ignore[assignment, method-assign, misc]
+    bot.engine.clock = lambda: deadline
     await bot.fake.wait_for(
         lambda: any(m.thread_ts == message.ts for m in bot.fake.messages(bot.fake.channel.id)), 5
     )
@@ -662,7 +664,7 @@ async def test_daily_question_posts_once_and_reveals_once_in_its_thread(bot: Bot
         "admin daily set 09:00 America/Sao_Paulo mon-fri <!subteam^S123|@studiers>", user=admin
     )
     await bot.fake.wait_for(lambda: "Daily question set" in bot.private_text(admin), 5)
-    bot.engine.clock = lambda: datetime(2026, 11, 26, 12, 0, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    bot.engine.clock = lambda: datetime(2026, 11, 26, 12, 0, 30, tzinfo=UTC)
     await bot.fake.wait_for(lambda: bool(bot.questions()), 5)
     await asyncio.sleep(0.6)
     (post,) = bot.questions()
@@ -670,7 +672,7 @@ async def test_daily_question_posts_once_and_reveals_once_in_its_thread(bot: Bot
         post.blocks, ensure_ascii=False
     ) and post.text.startswith("<!subteam^S123>")
     assert post.metadata and post.metadata["event_payload"]["round_id"]
-    bot.engine.clock = lambda: datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    bot.engine.clock = lambda: datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)
     await bot.fake.wait_for(lambda: len(bot.questions()) >= 2, 5)
     await asyncio.sleep(0.6)
     reveals = [m for m in bot.fake.messages(bot.fake.channel.id) if m.thread_ts == post.ts]
@@ -683,7 +685,7 @@ async def test_an_unrecorded_daily_post_is_found_not_posted_again(bot: Bot) -> N
     from datetime import UTC, datetime
 
     await bot.adapter.quiz.stop()  # the bot is down while we play the process that crashed
-    bot.engine.clock = lambda: datetime(2026, 11, 26, 12, 0, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    bot.engine.clock = lambda: datetime(2026, 11, 26, 12, 0, 30, tzinfo=UTC)
     await bot.engine.set_daily(bot.place, "09:00", created_by=bot.fake.admin.id, timezone="America/Sao_Paulo")
     (card,) = await bot.engine.run_daily("slack", "crashed")
     crashed = await bot.adapter.quiz.client_for("T1")
@@ -693,7 +695,7 @@ async def test_an_unrecorded_daily_post_is_found_not_posted_again(bot: Bot) -> N
         text="posted before the crash",
         metadata={"event_type": "quiz_round", "event_payload": {"round_id": card.round_id}},
     )
-    bot.engine.clock = lambda: datetime(2026, 11, 26, 12, 5, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    bot.engine.clock = lambda: datetime(2026, 11, 26, 12, 5, tzinfo=UTC)
     bot.adapter.quiz.start()
     for _ in range(100):
         round_ = await bot.store.get_round(card.round_id)
@@ -713,13 +715,13 @@ async def test_a_daily_post_survives_a_rate_limit_and_a_server_error(bot: Bot) -
     await bot.engine.set_daily(bot.place, "09:00", created_by=bot.fake.admin.id, timezone="UTC")
     bot.fake.fail_next("chat.postMessage", status=429, retry_after=1)
     bot.fake.fail_next("chat.postMessage", error="internal_error", status=500)
-    bot.engine.clock = lambda: datetime(2026, 11, 26, 9, 0, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    bot.engine.clock = lambda: datetime(2026, 11, 26, 9, 0, 30, tzinfo=UTC)
     await bot.fake.wait_for(lambda: len(bot.fake.calls_to("chat.postMessage")) >= 2, 5)
     await asyncio.sleep(0.5)
     assert bot.questions() == []
     round_ = await bot.store.open_channel_round(bot.place)
     assert round_ is not None and round_.message_ref is None  # claimed, not lost
-    bot.engine.clock = lambda: datetime(2026, 11, 26, 9, 1, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    bot.engine.clock = lambda: datetime(2026, 11, 26, 9, 1, 30, tzinfo=UTC)
     await bot.fake.wait_for(lambda: bool(bot.questions()), 5)
     await asyncio.sleep(0.6)
     (post,) = bot.questions()
@@ -734,9 +736,14 @@ async def test_a_channel_the_bot_cannot_post_to_turns_its_schedule_off(bot: Bot)
 
     await bot.engine.set_daily(bot.place, "09:00", created_by=bot.fake.admin.id, timezone="UTC")
     bot.fake.error_next("chat.postMessage", "is_archived")
-    bot.engine.clock = lambda: datetime(2026, 11, 26, 9, 0, 30, tzinfo=UTC)  # type: ignore[method-assign, assignment]
+    bot.engine.clock = lambda: datetime(2026, 11, 26, 9, 0, 30, tzinfo=UTC)
     dm = bot.fake.dm(bot.fake.admin.id)
     await bot.fake.wait_for(lambda: any("turned off" in m.text for m in bot.fake.messages(dm.id)), 5)
     schedule = await bot.engine.daily_schedule(bot.place)
     assert schedule is not None and not schedule.enabled
     assert await bot.store.open_channel_round(bot.place) is None
+
+
+def more_than(count: int, current: Callable[[], int]) -> Callable[[], bool]:
+    """A wait condition bound to this loop turn's count."""
+    return lambda: current() > count
