@@ -139,44 +139,28 @@ async def test_streaks_grow_survive_quiet_days_and_reset_after_a_miss(
     assert [e.rank for e in board.entries] == [1, 2]
 
 
-async def test_two_processes_claim_each_post_once(
-    engine: QuizEngine, database_url: str, tmp_path: object
-) -> None:
-    """Two real processes race for the same 200 posts behind a barrier: each is won once."""
-    import os
-    import subprocess
-    import sys
+async def test_two_processes_claim_each_post_once(engine: QuizEngine, database_url: str) -> None:
+    """Two real processes race for the same 200 posts, meeting at a barrier before each
+    claim: every post is won exactly once."""
+    import multiprocessing
+
+    from tests.helpers.daily_claim import POSTS, race
 
     schedule = await engine.set_daily(CHANNEL, "06:00", created_by="U1", timezone="UTC")
-    start = Path(str(tmp_path)) / "go"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    context = multiprocessing.get_context("spawn")  # fresh interpreters, as two deployments
+    barrier, results = context.Barrier(2), context.Queue()
     processes = [
-        subprocess.Popen(  # noqa: ASYNC220 - plain Popen: the barrier, not asyncio, sets the start
-            [
-                sys.executable,
-                "-m",
-                "tests.helpers.daily_claim",
-                database_url,
-                str(schedule.id),
-                str(start),
-                name,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=REPO,
-        )
+        context.Process(target=race, args=(database_url, schedule.id, name, barrier, results))
         for name in ("one", "two")
     ]
-    await asyncio.sleep(1.5)
-    start.touch()
-    outputs = [p.communicate(timeout=120) for p in processes]
-    for process, (_, err) in zip(processes, outputs, strict=True):
-        assert process.returncode == 0, err
-    won = [set(out.split()) for out, _ in outputs]
-    assert won[0].isdisjoint(won[1]) and len(won[0] | won[1]) == 200
-    assert won[0] and won[1], "the two processes never actually raced"
+    for process in processes:
+        process.start()
+    won = dict(await asyncio.to_thread(lambda: [results.get(timeout=120) for _ in processes]))
+    for process in processes:
+        await asyncio.to_thread(process.join, 30)
+        assert process.exitcode == 0
+    assert set(won["one"]).isdisjoint(won["two"]) and len(won["one"]) + len(won["two"]) == POSTS
+    assert won["one"] and won["two"], "the two processes never actually raced"
 
 
 async def test_an_open_daily_round_survives_a_restart(

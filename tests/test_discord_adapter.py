@@ -26,7 +26,7 @@ from bot.engine import PlaceRef, QuestionCard, QuizEngine
 from bot.engine.questions import QuestionBank
 from bot.store import Database, SqlStore
 from bot.store.migrate import upgrade
-from bot.store.tables import attempts
+from bot.store.tables import attempts, rounds
 from tests.fakes.discord_server import EPHEMERAL, FakeDiscord, Perm, StoredMessage, pointed_at
 from tests.helpers.extreme import extreme_question
 
@@ -353,6 +353,25 @@ async def test_reveal_retried_after_429_and_question_posted_once_after_500(bot: 
     posts = [r.status for r in bot.fake.requests_to("POST", MESSAGES)]
     assert posts[-2:] == [429, 200]
     assert len([m for m in bot.channel_messages() if m.embeds]) == 2
+
+
+async def test_a_reveal_that_never_got_posted_is_posted_once_later(bot: Bot) -> None:
+    """A process closed the round and died before posting its reveal: the closing loop
+    (of this or any process) posts it once, a little later."""
+    from datetime import UTC, datetime, timedelta
+
+    _, round_id = await post_question(bot)
+    closed_at = datetime.now(UTC)
+    bot.engine.clock = lambda: closed_at
+    assert await bot.engine.close(round_id) is not None  # closed, reveal not posted
+    await asyncio.sleep(0.5)
+    assert len([m for m in bot.channel_messages() if m.embeds]) == 1  # it may still be on its way
+    bot.engine.clock = lambda: closed_at + timedelta(minutes=1)
+    await bot.fake.wait_for(lambda: len([m for m in bot.channel_messages() if m.embeds]) >= 2, 5)
+    await asyncio.sleep(0.6)
+    posted = [m for m in bot.channel_messages() if m.embeds]
+    assert len(posted) == 2 and "Round closed" in posted[-1].embeds[0]["title"]
+    assert await revealed_at(bot.store, round_id) is not None
 
 
 async def test_missing_permission_is_named_to_the_invoker(bot: Bot) -> None:
@@ -772,3 +791,8 @@ async def test_a_channel_the_bot_cannot_post_to_turns_its_schedule_off(bot: Bot)
     assert schedule is not None and not schedule.enabled
     assert await bot.store.open_channel_round(bot.place) is None
     assert bot.channel_messages() == []
+
+
+async def revealed_at(store: SqlStore, round_id: int) -> Any:
+    async with store.db.read() as conn:
+        return (await conn.execute(select(rounds.c.revealed_at).where(rounds.c.id == round_id))).scalar_one()

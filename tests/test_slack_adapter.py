@@ -25,7 +25,7 @@ from bot.engine import PlaceRef, QuizEngine
 from bot.engine.questions import QuestionBank
 from bot.store import Database, SqlStore
 from bot.store.migrate import upgrade
-from bot.store.tables import attempts, installations
+from bot.store.tables import attempts, installations, rounds
 from tests.fakes.slack_server import FakeSlack, Message, SlackClientSim
 
 SECRET = "test-signing-secret"
@@ -47,6 +47,9 @@ class Bot:
 
     def questions(self) -> list[Message]:
         return [m for m in self.fake.messages(self.fake.channel.id) if m.thread_ts is None]
+
+    def thread(self, ts: str) -> list[Message]:
+        return [m for m in self.fake.messages(self.fake.channel.id) if m.thread_ts == ts and m.ts != ts]
 
     async def attempts(self) -> int:
         async with self.store.db.read() as conn:
@@ -517,6 +520,28 @@ async def test_a_lost_reply_does_not_post_the_question_twice(bot: Bot) -> None:
     assert len(bot.questions()) == 1
     round_ = await bot.store.open_channel_round(bot.place)
     assert round_ is not None and round_.message_ref == f"slack:{bot.fake.channel.id}:{bot.questions()[0].ts}"
+
+
+async def test_a_reveal_whose_reply_was_lost_is_found_not_posted_twice(bot: Bot) -> None:
+    from datetime import timedelta
+
+    question, round_id = await post_question(bot)
+    record = await bot.store.get_round(round_id)
+    assert record is not None and record.deadline is not None
+    deadline = record.deadline
+    bot.fake.drop_after_store_next("chat.postMessage")  # the reveal arrives; its reply does not
+    bot.engine.clock = lambda: deadline
+    await bot.fake.wait_for(lambda: len(bot.thread(question.ts)) >= 1, 5)
+    await asyncio.sleep(0.5)
+    async with bot.store.db.read() as conn:
+        query = select(rounds.c.revealed_at).where(rounds.c.id == round_id)
+        assert (await conn.execute(query)).scalar_one() is None  # the bot could not know
+    bot.engine.clock = lambda: deadline + timedelta(minutes=1)
+    await bot.fake.wait_for(lambda: bool(bot.fake.calls_to("conversations.replies")), 5)
+    await asyncio.sleep(0.6)
+    assert len(bot.thread(question.ts)) == 1
+    async with bot.store.db.read() as conn:
+        assert (await conn.execute(query)).scalar_one() is not None
 
 
 async def test_answer_form_opens_even_when_slack_is_slow_to_say_who_clicked(bot: Bot) -> None:

@@ -423,10 +423,13 @@ class QuizEngine:
         self._rounds.pop(round_id)
         if closed is None:
             return None
-        round_, attempts = closed
+        return await self._reveal_card(*closed)
+
+    async def _reveal_card(self, round_: RoundRecord, attempts: Sequence[AttemptRecord]) -> RevealCard:
+        """The reveal in the place's language, with the top daily streaks on a daily round."""
         settings = await self.settings(round_.place)
         reveal = self._reveal(round_, attempts, self.place_locale(settings))
-        if await self.store.daily_date_of(round_id) is None:
+        if await self.store.daily_date_of(round_.id) is None:
             return reveal
         answered = {a.learner_id for a in attempts}
         history = await self.store.daily_history(round_.place.platform, round_.place.workspace)
@@ -437,6 +440,22 @@ class QuizEngine:
             if s.learner_id in answered and s.current >= 2
         ][:TOP_STREAKS_IN_REVEAL]
         return replace(reveal, streaks=tuple(top))
+
+    async def revealed(self, round_id: int) -> None:
+        """The reveal reached the platform: stop offering it in ``unrevealed``."""
+        await self.store.mark_revealed(round_id, self.clock())
+
+    async def unrevealed(
+        self,
+        platform: str,
+        older_than: timedelta = timedelta(seconds=30),
+        within: timedelta = timedelta(hours=24),
+    ) -> list[RevealCard]:
+        """Closed rounds whose reveal never got posted (the platform failed, the process
+        died): post them again. A day-old reveal is left alone; nobody is waiting for it."""
+        now = self.clock()
+        found = await self.store.unrevealed_rounds(platform, now - older_than, now - within)
+        return [await self._reveal_card(round_, attempts) for round_, attempts in found]
 
     async def close_due(self, limit: int = 100, platform: str | None = None) -> list[RevealCard]:
         """Close every round whose deadline passed (also those left open by a restart).

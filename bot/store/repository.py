@@ -279,6 +279,38 @@ class SqlStore:
         async with self.db.write() as conn:
             await conn.execute(update(rounds).where(rounds.c.id == round_id).values(message_ref=message_ref))
 
+    async def mark_revealed(self, round_id: int, now: datetime) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(rounds)
+                .where(rounds.c.id == round_id, rounds.c.revealed_at.is_(None))
+                .values(revealed_at=now)
+            )
+
+    async def unrevealed_rounds(
+        self, platform: str, closed_before: datetime, closed_after: datetime, limit: int = 100
+    ) -> list[tuple[RoundRecord, list[AttemptRecord]]]:
+        """Posted channel rounds closed in this window whose reveal never reached the platform."""
+        query = (
+            self._round_query()
+            .where(
+                places.c.platform == platform,
+                rounds.c.kind == str(RoundKind.CHANNEL),
+                rounds.c.message_ref.is_not(None),
+                rounds.c.revealed_at.is_(None),
+                rounds.c.closed_at < closed_before,
+                rounds.c.closed_at > closed_after,
+            )
+            .order_by(rounds.c.closed_at)
+            .limit(limit)
+        )
+        async with self.db.read() as conn:
+            found = [self._round(row) for row in await conn.execute(query)]
+            if not found:
+                return []
+            every = await self._attempts(conn, attempts.c.round_id.in_([r.id for r in found]))
+        return [(r, [a for a in every if a.round_id == r.id]) for r in found]
+
     async def place_question_counts(self, place: PlaceRef) -> dict[str, int]:
         place_id = await self._channel_id(place)
         query = (

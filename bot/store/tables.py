@@ -109,6 +109,7 @@ rounds = Table(
     Column("opened_at", UTCDateTime, nullable=False),
     Column("deadline", UTCDateTime),
     Column("closed_at", UTCDateTime),
+    Column("revealed_at", UTCDateTime),  # the reveal reached the platform (retried until then)
     Column("message_ref", Text),  # platform's reference: Discord message id, Slack channel+ts
     Column("session_id", Integer, ForeignKey("sessions.id"), index=True),
     Column("position", Integer),  # 1-based place of a session round; NULL for channel rounds

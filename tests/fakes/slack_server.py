@@ -360,6 +360,7 @@ class FakeSlack:
             "users.info": (self._users_info, "bot"),
             "conversations.info": (self._conversations_info, "bot"),
             "conversations.history": (self._conversations_history, "bot"),
+            "conversations.replies": (self._conversations_replies, "bot"),
             "conversations.join": (self._conversations_join, "bot"),
             "conversations.open": (self._conversations_open, "bot"),
             "oauth.v2.access": (self._oauth_v2_access, "none"),
@@ -857,6 +858,24 @@ class FakeSlack:
             "has_more": bool(cursor),
             "pin_count": 0,
             "response_metadata": {"next_cursor": cursor},
+        }
+
+    async def _conversations_replies(self, ctx: _Ctx) -> JSON:
+        """A thread: its parent first, then the replies, oldest first (one page is enough here)."""
+        team = ctx.bot_team
+        channel = self._visible_channel(team, ctx.args.get("channel"))
+        if team.bot_user_id not in channel.members:
+            raise SlackError("not_in_channel")
+        ts = str(ctx.args.get("ts") or "")
+        thread = [m for m in self.messages(channel.id) if m.ts == ts or m.thread_ts == ts]
+        if not thread:
+            raise SlackError("thread_not_found")
+        limit = max(1, min(int(ctx.args.get("limit") or 1000), 1000))
+        with_metadata = _bool(ctx.args.get("include_all_metadata"))
+        return {
+            "messages": [m.to_dict(self.app_id, with_metadata=with_metadata) for m in thread[:limit]],
+            "has_more": len(thread) > limit,
+            "response_metadata": {"next_cursor": ""},
         }
 
     async def _conversations_open(self, ctx: _Ctx) -> JSON:

@@ -66,6 +66,7 @@ class QuizClientMixin:
         self._closer = None
         self._daily: asyncio.Task[None] | None = None
         self._post_backoff: Backoff[QuestionCard] = Backoff(lambda c: c.round_id, base=close_interval)
+        self._reveal_backoff: Backoff[RevealCard] = Backoff(lambda r: r.round_id, base=close_interval)
         self.claimer = f"discord-{os.getpid()}-{id(self):x}"
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(Quiz())
@@ -147,10 +148,12 @@ class QuizClientMixin:
         await channel.send(
             embed=render.reveal_embed(reveal), reference=reference, nonce=f"r{reveal.round_id}"
         )
+        await self.engine.revealed(reveal.round_id)
 
     async def _post_daily(self) -> None:
         """Post the daily questions that are due (each claimed by one process only), and any
-        round whose post was never recorded (its nonce makes the repeat harmless)."""
+        round whose post was never recorded (its nonce makes the repeat harmless). Reveals that
+        failed are retried the same way by the closing loop (nonce ``r<round>``)."""
 
         async def post_once() -> None:
             cards = await self.engine.run_daily("discord", self.claimer) + await self.engine.unposted(
@@ -194,8 +197,14 @@ class QuizClientMixin:
 
     async def _close_due_rounds(self) -> None:
         async def close_once() -> None:
-            reveals = await self.engine.close_due(platform="discord")
-            await each(reveals, self.publish_reveal, lambda r: f"posting the reveal of round {r.round_id}")
+            due = await self.engine.close_due(platform="discord")
+            reveals = due + await self.engine.unrevealed("discord")
+            await each(
+                reveals,
+                self.publish_reveal,
+                lambda r: f"posting the reveal of round {r.round_id}",
+                self._reveal_backoff,
+            )
 
         await repeat(self.close_interval, close_once, "closing due Discord rounds")
 

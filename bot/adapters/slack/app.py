@@ -109,6 +109,7 @@ class SlackQuiz:
         self._closer: asyncio.Task[None] | None = None
         self._daily: asyncio.Task[None] | None = None
         self.post_backoff: Backoff[QuestionCard] = Backoff(lambda c: c.round_id, base=close_interval)
+        self.reveal_backoff: Backoff[RevealCard] = Backoff(lambda r: r.round_id, base=close_interval)
         self.claimer = f"slack-{os.getpid()}-{id(self):x}"
 
     # -- helpers ----------------------------------------------------------------------
@@ -205,14 +206,17 @@ class SlackQuiz:
         """The ts of this round's question among the channel's latest messages, if it got there."""
         history = await client.conversations_history(channel=channel, limit=50, include_all_metadata=True)
         for message in history.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == "quiz_round" and payload.get("round_id") == round_id:
+            if tagged(message, "quiz_round", round_id):
                 return str(message["ts"])
         return None
 
-    async def publish_reveal(self, reveal: RevealCard, client: AsyncWebClient | None = None) -> None:
-        """Replace the question's buttons with the key, and post the reveal in its thread."""
+    async def publish_reveal(
+        self, reveal: RevealCard, client: AsyncWebClient | None = None, *, check_thread: bool = False
+    ) -> None:
+        """Replace the question's buttons with the key, and post the reveal in its thread.
+
+        A retried reveal (``check_thread``) first looks for itself in the thread by its
+        message metadata: its earlier post may have arrived with the reply lost."""
         if client is None and reveal.place is not None:
             client = await self.client_for(reveal.place.workspace)
         if client is None:
@@ -227,13 +231,17 @@ class SlackQuiz:
                     text=blocks.cut(reveal.stem, 300),
                     blocks=blocks.closed_question_blocks(reveal),
                 )
-            await client.chat_postMessage(
-                channel=channel,
-                thread_ts=ts,
-                text=t(reveal.locale, "reveal.title"),
-                blocks=blocks.reveal_blocks(reveal),
-                unfurl_links=False,
-            )
+            if not (check_thread and await self.reveal_in_thread(client, channel, ts, reveal.round_id)):
+                # no blind retry of a lost reply: the closing loop retries, looking first
+                poster = web_client(self.settings, self.session, client.token, connection_retries=False)
+                await poster.chat_postMessage(
+                    channel=channel,
+                    thread_ts=ts,
+                    text=t(reveal.locale, "reveal.title"),
+                    blocks=blocks.reveal_blocks(reveal),
+                    unfurl_links=False,
+                    metadata={"event_type": "quiz_reveal", "event_payload": {"round_id": reveal.round_id}},
+                )
         elif reveal.place is not None:
             await client.chat_postMessage(
                 channel=reveal.place.channel,
@@ -241,11 +249,29 @@ class SlackQuiz:
                 blocks=blocks.reveal_blocks(reveal),
                 unfurl_links=False,
             )
+        await self.engine.revealed(reveal.round_id)
+
+    async def reveal_in_thread(self, client: AsyncWebClient, channel: str, ts: str, round_id: int) -> bool:
+        replies = await client.conversations_replies(
+            channel=channel, ts=ts, limit=50, include_all_metadata=True
+        )
+        return any(tagged(m, "quiz_reveal", round_id) for m in replies.get("messages") or [])
 
     async def close_due_rounds(self) -> None:
         async def close_once() -> None:
-            reveals = await self.engine.close_due(platform="slack")
-            await each(reveals, self.publish_reveal, lambda r: f"posting the reveal of round {r.round_id}")
+            fresh = await self.engine.close_due(platform="slack")
+            await each(
+                fresh,
+                self.publish_reveal,
+                lambda r: f"posting the reveal of round {r.round_id}",
+                self.reveal_backoff,
+            )
+            await each(
+                await self.engine.unrevealed("slack"),
+                lambda r: self.publish_reveal(r, check_thread=True),
+                lambda r: f"posting the reveal of round {r.round_id} again",
+                self.reveal_backoff,
+            )
 
         await repeat(self.close_interval, close_once, "closing due Slack rounds")
 
@@ -744,3 +770,11 @@ def register(app: AsyncApp, quiz: SlackQuiz) -> None:
                 await respond(
                     text=t("en", "discord.error"), response_type="ephemeral", replace_original=False
                 )
+
+
+def tagged(message: dict[str, Any], event_type: str, round_id: int) -> bool:
+    """Whether a message carries our metadata for this round (how a post whose reply was
+    lost is recognised, instead of being posted twice)."""
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    return bool(metadata.get("event_type") == event_type and payload.get("round_id") == round_id)
