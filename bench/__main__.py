@@ -15,9 +15,9 @@ import time
 from collections.abc import Sequence
 from importlib.metadata import version
 
-from bench import answer_path, leaderboard
+from bench import answer_path, daily_posts, leaderboard
 
-BENCHMARKS = ("answer_path", "leaderboard")
+BENCHMARKS = ("answer_path", "leaderboard", "daily_posts")
 
 
 def environment() -> str:
@@ -39,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     answer_path.add_arguments(parser, common=False)
     leaderboard.add_arguments(parser, common=False)
+    daily_posts.add_arguments(parser, common=False)
     args = parser.parse_args(argv)
     chosen = args.only or list(BENCHMARKS)
 
@@ -51,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "leaderboard" in chosen:
         print()
         ok = leaderboard.run(leaderboard.options_from(args)) and ok
+    if "daily_posts" in chosen:
+        print()
+        ok = daily_posts.run(daily_posts.options_from(args)) and ok
     print(
         f"\nall done in {time.perf_counter() - started:.1f} s; correctness checks "
         f"{'passed' if ok else 'FAILED'}"

@@ -729,7 +729,8 @@ def add_arguments(parser: argparse.ArgumentParser, *, common: bool = True) -> No
         "--workdir",
         type=Path,
         default=None,
-        help="keep engine.db, raw.db, raw-batched.db and paced.db here instead of a deleted temp dir",
+        help="keep engine.db, raw.db, raw-batched.db and paced.db here instead of a deleted temp dir "
+        "(with python -m bench, the daily posts' daily-*.db files too)",
     )
     if common:
         add_common_arguments(parser)
