@@ -199,3 +199,46 @@ async def test_streaks_show_in_stats_and_in_the_daily_reveal(engine: QuizEngine,
 
     assert "🔥 Daily 1: 4-day streak" in plaintext.reveal(reveal)
     assert "Daily question streak: 4 day(s)" in plaintext.stats(stats)
+
+
+async def test_a_claim_left_by_a_dead_process_is_taken_over_after_its_lease(
+    engine: QuizEngine, clock: FakeClock
+) -> None:
+    from bot.engine.service import STALE_CLAIM
+
+    schedule = await engine.set_daily(CHANNEL, "09:00", created_by="U1", timezone="UTC")
+    clock.now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    assert await engine.store.claim_daily(schedule.id, "2026-11-26", "claimed", "died", clock.now)
+    clock.advance(minutes=1)
+    assert await engine.run_daily("discord", "alive") == []  # the claimer may still be at work
+    clock.now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC) + STALE_CLAIM + timedelta(seconds=1)
+    (card,) = await engine.run_daily("discord", "alive")
+    assert card.daily_date == "2026-11-26"
+    assert await engine.run_daily("discord", "another") == []  # the round is open: taken for good
+
+
+async def test_an_idle_tick_does_not_wait_for_the_write_lock(
+    engine: QuizEngine, clock: FakeClock, database_url: str
+) -> None:
+    """Ticks come every few seconds for every schedule; one that has nothing to do must
+    not queue for SQLite's single writer behind the answers."""
+    import sqlite3
+
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's single writer")
+    for n in range(20):
+        place = PlaceRef("discord", "guild-d", f"c{n}")
+        await engine.set_daily(place, "09:00", created_by="U1", timezone="UTC")
+    clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    assert await engine.run_daily("discord", "p1") == []  # yesterday's posts: skipped, once
+    clock.now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    assert len(await engine.run_daily("discord", "p1")) == 20
+    lock = sqlite3.connect(database_url.removeprefix("sqlite+aiosqlite:///"), isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # another connection is writing, and takes its time
+    try:
+        for minutes in (1, 2, 6 * 60):
+            clock.now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC) + timedelta(minutes=minutes)
+            assert await asyncio.wait_for(engine.run_daily("discord", "p2"), 2) == []
+    finally:
+        lock.execute("COMMIT")
+        lock.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.engine.model import PlaceRef
@@ -19,6 +20,13 @@ DEFAULT_GRACE = timedelta(hours=2)
 MAX_WINDOW = timedelta(hours=24)
 EVERY_DAY = frozenset(range(7))  # Monday = 0
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class DailyClaim(NamedTuple):
+    """A (schedule, local date) already taken; ``round_id`` is None until its round opens."""
+
+    claimed_at: datetime
+    round_id: int | None
 
 
 @dataclass(frozen=True)

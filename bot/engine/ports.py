@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
-from bot.engine.daily import DailySchedule
+from bot.engine.daily import DailyClaim, DailySchedule
 from bot.engine.model import (
     AnswerWrite,
     AttemptRecord,
@@ -117,6 +117,8 @@ class QuizStore(Protocol):
     async def enabled_schedules(self, platform: str) -> list[DailySchedule]: ...
 
     async def disable_schedule(self, place: PlaceRef, reason: str) -> bool: ...
+
+    async def daily_claims(self, wanted: Sequence[tuple[int, str]]) -> dict[tuple[int, str], DailyClaim]: ...
 
     async def claim_daily(
         self, schedule_id: int, local_date: str, status: str, claimer: str, now: datetime

@@ -725,10 +725,15 @@ class QuizEngine:
         now = self.clock()
         grace = self.daily_grace if grace is None else grace
         cards = []
-        for schedule in await self.store.enabled_schedules(platform):
-            due, missed = due_posts(schedule, now, grace)
+        plans = [(s, *due_posts(s, now, grace)) for s in await self.store.enabled_schedules(platform)]
+        claims = await self.store.daily_claims(
+            [(s.id, p.local_date.isoformat()) for s, due, missed in plans for p in (*due, *missed)]
+        )
+        for schedule, due, missed in plans:
             for post in missed:
                 day = post.local_date.isoformat()
+                if (schedule.id, day) in claims:
+                    continue  # skipped or posted already: nothing to write
                 if await self.store.claim_daily(schedule.id, day, "skipped", claimer, now):
                     log.info(
                         "daily question of %s for %s skipped: its time passed more than %s ago",
@@ -738,6 +743,10 @@ class QuizEngine:
                     )
             for post in due:
                 day = post.local_date.isoformat()
+                taken = claims.get((schedule.id, day))
+                stale = taken is not None and taken.round_id is None and taken.claimed_at < now - STALE_CLAIM
+                if taken is not None and not stale:
+                    continue  # opened already, or claimed by a live process
                 claimed = await self.store.claim_daily(schedule.id, day, "claimed", claimer, now)
                 if not claimed and not await self.store.reclaim_daily(
                     schedule.id, day, claimer, now, now - STALE_CLAIM

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.engine.daily import DailySchedule
+from bot.engine.daily import DailyClaim, DailySchedule
 from bot.engine.lru import LruCache
 from bot.engine.model import (
     AnswerWrite,
@@ -1177,6 +1177,28 @@ class SqlStore:
                 )
             )
             return result.first() is not None
+
+    async def daily_claims(self, wanted: Sequence[tuple[int, str]]) -> dict[tuple[int, str], DailyClaim]:
+        """(claimed at, round id) of the existing claims among these (schedule, local date)
+        pairs, read in one transaction: an idle tick then writes nothing (a write per
+        schedule per tick would contend with answers for the write lock)."""
+        found: dict[tuple[int, str], DailyClaim] = {}
+        ids = sorted({schedule_id for schedule_id, _ in wanted})
+        dates = sorted({local_date for _, local_date in wanted})
+        async with self.db.read() as conn:
+            for start in range(0, len(ids), 500):  # the (schedule, date) unique index serves it
+                query = select(
+                    daily_posts.c.schedule_id,
+                    daily_posts.c.local_date,
+                    daily_posts.c.claimed_at,
+                    daily_posts.c.round_id,
+                ).where(
+                    daily_posts.c.schedule_id.in_(ids[start : start + 500]),
+                    daily_posts.c.local_date.in_(dates),
+                )
+                for row in await conn.execute(query):
+                    found[(row.schedule_id, row.local_date)] = DailyClaim(row.claimed_at, row.round_id)
+        return found
 
     async def set_daily_round(self, schedule_id: int, local_date: str, round_id: int) -> None:
         async with self.db.write() as conn:
