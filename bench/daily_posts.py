@@ -48,7 +48,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
@@ -143,12 +143,16 @@ class TimedEngine(QuizEngine):
         self.ticks, self.first_tick = [], None
 
     async def run_daily(
-        self, platform: str, claimer: str, grace: timedelta | None = None
+        self,
+        platform: str,
+        claimer: str,
+        grace: timedelta | None = None,
+        on_card: Callable[[QuestionCard], Awaitable[None]] | None = None,
     ) -> list[QuestionCard]:
         started = time.monotonic()
         if self.first_tick is None:
             self.first_tick = started
-        cards = await super().run_daily(platform, claimer, grace)
+        cards = await super().run_daily(platform, claimer, grace, on_card)
         self.ticks.append(Tick(started, time.monotonic() - started, len(cards)))
         return cards
 
@@ -633,8 +637,8 @@ def print_baseline(base: Baseline, channels: int) -> None:
     )
     print(
         f"    ready p50 / p99              {percentile(base.ready_s, 50):>8.2f} / "
-        f"{percentile(base.ready_s, 99):.2f} s after the tick began (no card leaves run_daily "
-        f"before the last round is opened)"
+        f"{percentile(base.ready_s, 99):.2f} s after the tick began (cards collected, then "
+        f"handled one after the other)"
     )
     print("    later ticks, nothing due (the loops tick every 5 s; each schedule is looked at again)")
     for tick in base.later:
@@ -657,16 +661,13 @@ def print_platform(run: PlatformRun, base: Baseline) -> None:
         f"    all posted in                {run.seconds:>8.2f} s   ({_rate(run.expected, run.seconds)} "
         f"posts/s, from the first tick to the last question stored by the fake)"
     )
-    posting = run.seconds - run.first_tick_seconds
+    after = max(0.0, run.seconds - run.first_tick_seconds)
     print(
-        f"      run_daily (the first tick) {run.first_tick_seconds:>8.2f} s   (engine alone: "
-        f"{base.run_daily_seconds:.2f} s; {run.first_tick_seconds / base.run_daily_seconds:.2f}x)"
+        f"      the first tick             {run.first_tick_seconds:>8.2f} s   (opening each round and "
+        f"posting it at once; engine alone, opening only: {base.run_daily_seconds:.2f} s; "
+        f"inside the fake's handlers {run.handler_seconds:.2f} s)"
     )
-    print(
-        f"      posting, one at a time     {posting:>8.2f} s   ({_rate(run.expected, posting)} posts/s; "
-        f"engine alone's get_round + attach_message {base.per_card_seconds:.2f} s: "
-        f"{posting / base.per_card_seconds:.2f}x; inside the fake's handlers {run.handler_seconds:.2f} s)"
-    )
+    print(f"      after the first tick       {after:>8.2f} s   (posts still arriving when it returned)")
     print(
         f"    post - scheduled minute      p50 {percentile(run.latencies_s, 50):.2f} s, p99 "
         f"{percentile(run.latencies_s, 99):.2f} s, first {run.first_post_s:.2f} s, last "

@@ -713,14 +713,19 @@ class QuizEngine:
         return await self.store.disable_schedule(place, reason)
 
     async def run_daily(
-        self, platform: str, claimer: str, grace: timedelta | None = None
+        self,
+        platform: str,
+        claimer: str,
+        grace: timedelta | None = None,
+        on_card: Callable[[QuestionCard], Awaitable[None]] | None = None,
     ) -> list[QuestionCard]:
         """Open every daily round due now, each claimed by exactly one process.
 
         A post missed beyond the grace window is claimed as skipped, with a log line, so
         a restart never posts a burst of old questions. The cards returned are for the
         caller to post (a manual round open in the channel is closed first: its reveal
-        rides on the card).
+        rides on the card). ``on_card`` gets each card as soon as its round is open, so
+        with many channels due at once the first post does not wait for the last round.
         """
         now = self.clock()
         grace = self.daily_grace if grace is None else grace
@@ -760,14 +765,15 @@ class QuizEngine:
                 if not isinstance(card, QuestionCard):  # opened by someone else in between
                     continue
                 await self.store.set_daily_round(schedule.id, day, card.round_id)
-                cards.append(
-                    replace(
-                        card,
-                        previous_reveal=previous or card.previous_reveal,
-                        daily_date=day,
-                        mention=schedule.mention,
-                    )
+                card = replace(
+                    card,
+                    previous_reveal=previous or card.previous_reveal,
+                    daily_date=day,
+                    mention=schedule.mention,
                 )
+                cards.append(card)
+                if on_card is not None:
+                    await on_card(card)
         return cards
 
     async def unposted(

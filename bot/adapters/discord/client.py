@@ -155,16 +155,17 @@ class QuizClientMixin:
         round whose post was never recorded (its nonce makes the repeat harmless). Reveals that
         failed are retried the same way by the closing loop (nonce ``r<round>``)."""
 
-        async def post_once() -> None:
-            cards = await self.engine.run_daily("discord", self.claimer) + await self.engine.unposted(
-                "discord"
-            )
+        async def post(cards: list[QuestionCard]) -> None:
             await each(
                 cards,
                 self._post_daily_card,
                 lambda c: f"posting the daily question of round {c.round_id}",
                 self._post_backoff,
             )
+
+        async def post_once() -> None:
+            await self.engine.run_daily("discord", self.claimer, on_card=lambda card: post([card]))
+            await post(await self.engine.unposted("discord"))
 
         await repeat(self.close_interval, post_once, "posting daily Discord questions")
 

@@ -500,14 +500,16 @@ class SlackQuiz:
         """Post the daily questions due now (each claimed by one process only), and any round
         whose post was never recorded (the channel's history is checked before posting)."""
 
-        async def post_once() -> None:
-            fresh = await self.engine.run_daily("slack", self.claimer)
+        async def post_fresh(card: QuestionCard) -> None:
             await each(
-                fresh,
+                [card],
                 lambda c: self.post_daily_card(c, check_history=False),
                 lambda c: f"posting the daily question of round {c.round_id}",
                 self.post_backoff,
             )
+
+        async def post_once() -> None:
+            await self.engine.run_daily("slack", self.claimer, on_card=post_fresh)
             lost = await self.engine.unposted("slack")
             await each(
                 lost,
