@@ -135,6 +135,28 @@ def cmd_db_current(args: argparse.Namespace) -> int:
     return _run(go())
 
 
+def cmd_db_backup(args: argparse.Namespace) -> int:
+    from bot.config import redact_url
+    from bot.store.backup import BackupError, backup_sqlite, sqlite_file
+
+    url = _settings().database_url
+    try:
+        source = sqlite_file(url)
+        if source is None:
+            print(
+                f"quizbot: {redact_url(url)} is not a SQLite file; back PostgreSQL up with its own "
+                "tool, e.g. pg_dump --format=custom --file=quizbot.dump DATABASE",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        pages = backup_sqlite(source, Path(args.path), overwrite=args.overwrite)
+    except BackupError as error:
+        print(f"quizbot: {error}", file=sys.stderr)
+        return 1
+    print(f"backed up {source} to {args.path} ({pages:,} pages, integrity checked)")
+    return 0
+
+
 def cmd_questions_validate(args: argparse.Namespace) -> int:
     from bot.bank import validate_paths
     from bot.paths import bundled_questions_dir
@@ -418,6 +440,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="show the schema revision",
         description="Show the current and newest schema revision; exit 1 if behind.",
     ).set_defaults(handler=cmd_db_current)
+    backup = db_commands.add_parser(
+        "backup",
+        help="copy the SQLite database while the bot runs",
+        description="Write a consistent, checked copy of the SQLite database to PATH, safe while "
+        "the bot is running. On PostgreSQL, use pg_dump.",
+    )
+    backup.add_argument("path", metavar="PATH", help="the file to write")
+    backup.add_argument("--overwrite", action="store_true", help="replace PATH if it exists")
+    backup.set_defaults(handler=cmd_db_backup)
 
     questions = commands.add_parser(
         "questions", help="question bank tools", description="Question bank tools."
