@@ -522,7 +522,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from bot.logs import configure_logging
 
-    configure_logging(settings.log_level, [*settings.extra.values(), settings.database_url])
+    configure_logging(
+        settings.log_level, [*settings.extra.values(), settings.database_url], settings.log_format
+    )
     try:
         result: int = args.handler(args)
     except BrokenPipeError:  # `quizbot questions export | head`: the reader left, not an error

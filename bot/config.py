@@ -44,6 +44,7 @@ class Settings:
     locale: str = "en"
     questions_dirs: tuple[Path, ...] = ()
     log_level: str = "INFO"
+    log_format: str = "text"
     http_port: int = 3000
     daily_grace_minutes: int = 120
     extra: Mapping[str, Secret] = field(default_factory=dict, repr=False)
@@ -52,7 +53,7 @@ class Settings:
         return (
             f"Settings(database_url={redact_url(self.database_url)!r}, locale={self.locale!r}, "
             f"questions_dirs={self.questions_dirs!r}, log_level={self.log_level!r}, "
-            f"http_port={self.http_port}, extra={sorted(self.extra)!r})"
+            f"log_format={self.log_format!r}, http_port={self.http_port}, extra={sorted(self.extra)!r})"
         )
 
 
@@ -140,6 +141,12 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         kwargs["questions_dirs"] = _questions_dirs(merged["QUIZBOT_QUESTIONS_DIRS"])
     if merged.get("QUIZBOT_LOG_LEVEL", "").strip():
         kwargs["log_level"] = _log_level(merged["QUIZBOT_LOG_LEVEL"])
+    if merged.get("QUIZBOT_LOG_FORMAT", "").strip():
+        log_format = merged["QUIZBOT_LOG_FORMAT"].strip().lower()
+        if log_format not in {"text", "json"}:
+            given = merged["QUIZBOT_LOG_FORMAT"]
+            raise SettingsError(f"QUIZBOT_LOG_FORMAT must be text or json, got {given!r}")
+        kwargs["log_format"] = log_format
     if merged.get("QUIZBOT_DAILY_GRACE_MINUTES", "").strip():
         value = merged["QUIZBOT_DAILY_GRACE_MINUTES"].strip()
         if not value.isdigit() or not 0 <= int(value) <= 1440:

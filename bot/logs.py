@@ -8,9 +8,11 @@ token, wherever it appears in a record.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 NOISY = (
     "alembic",
@@ -54,9 +56,30 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
+class JsonLines(logging.Formatter):
+    """One JSON object per line, for log collectors (``QUIZBOT_LOG_FORMAT=json``). The
+    message and traceback are the already-redacted ones: the filter runs first."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str, secrets: Iterable[str] = (), log_format: str = "text") -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     root = logging.getLogger()
+    if log_format == "json":
+        for handler in root.handlers:
+            handler.setFormatter(JsonLines())
     redactor = RedactSecrets(secrets)
     for handler in root.handlers:
         handler.addFilter(redactor)

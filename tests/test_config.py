@@ -40,6 +40,7 @@ def test_env_file_under_the_environment(tmp_path: Path) -> None:
         ("QUIZBOT_LOCALE", "fr"),
         ("QUIZBOT_QUESTIONS_DIRS", "/no/such/dir"),
         ("QUIZBOT_LOG_LEVEL", "LOUD"),
+        ("QUIZBOT_LOG_FORMAT", "xml"),
     ],
 )
 def test_bad_values_name_the_variable(variable: str, value: str, tmp_path: Path) -> None:
