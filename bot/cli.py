@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -311,22 +312,40 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     async def serve(app: Any) -> int:
         import signal
+        from functools import partial
+
+        from bot.health import Parts, check, keep_beating
 
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        names = [n for n, s in (("discord", discord_settings), ("slack", slack_settings)) if s is not None]
+        health = Parts(names)
         parts: dict[str, Coroutine[Any, Any, None]] = {}
         if discord_settings is not None:
             from bot.adapters.discord.client import run_discord
 
-            parts["discord"] = run_discord(app.engine, discord_settings, stop)
+            parts["discord"] = run_discord(app.engine, discord_settings, stop, partial(health.set, "discord"))
         if slack_settings is not None:
             from bot.adapters.slack.runner import run_slack
 
-            parts["slack"] = run_slack(app.engine, app.store, slack_settings, stop)
+            parts["slack"] = run_slack(
+                app.engine,
+                app.store,
+                slack_settings,
+                stop,
+                on_connection=partial(health.set, "slack"),
+                healthz=partial(check, app.store.db),
+            )
+        beating = asyncio.create_task(keep_beating(app.store.db, health), name="heartbeat")
         tasks = {asyncio.create_task(part, name=name): name for name, part in parts.items()}
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
         failed = [task for task in done if not task.cancelled() and task.exception() is not None]
         if failed:  # one platform failed: stop the others cleanly, and say which one failed
             stop.set()
@@ -342,6 +361,28 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
 
     return _run(_with_app(args, serve))
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from bot.health import check
+    from bot.store.backup import sqlite_file
+    from bot.store.database import Database
+
+    url = _settings().database_url
+    if (path := sqlite_file(url)) is not None and not path.is_file():
+        print(f"no bot has run here: no database at {path}", file=sys.stderr)
+        return 1
+
+    async def go() -> int:
+        database = Database(url)
+        try:
+            healthy, why = await check(database)
+        finally:
+            await database.dispose()
+        print(why, file=sys.stdout if healthy else sys.stderr)
+        return 0 if healthy else 1
+
+    return _run(go())
 
 
 def cmd_discord_invite_url(args: argparse.Namespace) -> int:
@@ -422,6 +463,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=cmd_run)
 
+    commands.add_parser(
+        "health",
+        help="exit 0 if this host's bot is running and connected",
+        description="Exit 0 when a `quizbot run` on this host has beaten in the last 30 s with "
+        "every part connected and the database answering; otherwise exit 1 with the reason.",
+    ).set_defaults(handler=cmd_health)
     discord_cmd = commands.add_parser("discord", help="Discord tools", description="Discord tools.")
     discord_commands = discord_cmd.add_subparsers(dest="discord_command", metavar="ACTION", required=True)
     discord_commands.add_parser(

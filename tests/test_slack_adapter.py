@@ -506,12 +506,41 @@ async def test_quizbot_run_serves_slack_over_http(tmp_path: Path) -> None:
                     ),
                     5,
                 )
+                for _ in range(50):  # the heartbeat says so as soon as Slack is served
+                    healthy = await health(env, tmp_path)
+                    if healthy[0] == 0:
+                        break
+                    await asyncio.sleep(0.1)
+                assert healthy[0] == 0 and "ok: pid" in healthy[1], healthy
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.get(f"http://127.0.0.1:{port}/healthz") as response,
+                ):
+                    assert response.status == 200 and (await response.json())["healthy"] is True
         finally:
             process.send_signal(signal.SIGTERM)
             _, err = await asyncio.wait_for(process.communicate(), 20)
     assert process.returncode == 0, err.decode()
     assert "slack adapter ready" in err.decode()
     assert "xoxb-test" not in err.decode() and SECRET not in err.decode()
+    stopped = await health(env, tmp_path)
+    assert stopped[0] == 1 and "no bot is running" in stopped[1], stopped
+
+
+async def health(env: dict[str, str], cwd: Path) -> tuple[int | None, str]:
+    """``quizbot health`` as an operator (or Docker's HEALTHCHECK) runs it: exit status, output."""
+    import subprocess
+    import sys
+
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bot", "health"),
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 30)
+    return process.returncode, out.decode()
 
 
 async def test_a_lost_reply_does_not_post_the_question_twice(bot: Bot) -> None:

@@ -266,3 +266,15 @@ daily_posts = Table(
     Column("round_id", Integer, ForeignKey("rounds.id")),
     UniqueConstraint("schedule_id", "local_date"),
 )
+
+# One row per running process (not one shared row): `quizbot health` reads this host's.
+heartbeats = Table(
+    "heartbeats",
+    metadata,
+    Column("instance", String(64), primary_key=True),
+    Column("host", String(255), nullable=False, index=True),
+    Column("pid", Integer, nullable=False),
+    Column("parts", Text, nullable=False),  # JSON: {"discord": true, "slack": false}
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("beat_at", UTCDateTime, nullable=False),
+)

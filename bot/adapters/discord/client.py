@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -73,6 +74,7 @@ class QuizClientMixin:
         self.tree.add_command(QuizAdmin())
         self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
         self.ready = asyncio.Event()
+        self.on_connection: Callable[[bool], None] = lambda connected: None  # for health
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(*DYNAMIC_ITEMS)  # type: ignore[attr-defined]
@@ -90,6 +92,13 @@ class QuizClientMixin:
     async def on_ready(self) -> None:
         log.info("discord adapter ready as %s", getattr(self, "user", "?"))
         self.ready.set()
+        self.on_connection(True)
+
+    async def on_resumed(self) -> None:
+        self.on_connection(True)
+
+    async def on_disconnect(self) -> None:
+        self.on_connection(False)
 
     async def close(self) -> None:
         for task in (self._closer, self._daily):
@@ -268,10 +277,16 @@ def make_client(
 
 
 async def run_discord(
-    engine: QuizEngine, settings: DiscordSettings, stop: asyncio.Event | None = None
+    engine: QuizEngine,
+    settings: DiscordSettings,
+    stop: asyncio.Event | None = None,
+    on_connection: Callable[[bool], None] | None = None,
 ) -> None:
-    """Connect and serve until ``stop`` is set (or the connection ends for good)."""
+    """Connect and serve until ``stop`` is set (or the connection ends for good).
+    ``on_connection`` hears each connect, resume and drop (the health check's view)."""
     client = make_client(engine, settings)
+    if on_connection is not None:
+        client.on_connection = on_connection
     async with client:
         runner = asyncio.create_task(client.start(settings.token))
         if stop is None:

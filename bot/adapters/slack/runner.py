@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,9 +90,23 @@ def register_uninstall(app: AsyncApp, installations: DbInstallationStore) -> Non
             log.info("slack bot token revoked in %s; deleted", body.get("team_id"))
 
 
-async def serve_http(adapter: SlackAdapter, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Serve /slack/events (and the OAuth pages); port 0 picks a free one, returned."""
+async def serve_http(
+    adapter: SlackAdapter,
+    host: str,
+    port: int,
+    healthz: Callable[[], Awaitable[tuple[bool, str]]] | None = None,
+) -> tuple[web.AppRunner, int]:
+    """Serve /slack/events (and the OAuth pages, and /healthz when given); port 0 picks a
+    free one, returned."""
     application = adapter.app.web_app(path="/slack/events")
+    if healthz is not None:
+        check = healthz
+
+        async def health(_request: web.Request) -> web.Response:
+            healthy, why = await check()
+            return web.json_response({"healthy": healthy, "detail": why}, status=200 if healthy else 503)
+
+        application.router.add_get("/healthz", health)
     runner = web.AppRunner(application, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -102,8 +117,16 @@ async def serve_http(adapter: SlackAdapter, host: str, port: int) -> tuple[web.A
 
 
 async def run_slack(
-    engine: QuizEngine, store: SqlStore, settings: SlackSettings, stop: asyncio.Event, host: str = "0.0.0.0"
+    engine: QuizEngine,
+    store: SqlStore,
+    settings: SlackSettings,
+    stop: asyncio.Event,
+    host: str = "0.0.0.0",
+    on_connection: Callable[[bool], None] = lambda connected: None,
+    healthz: Callable[[], Awaitable[tuple[bool, str]]] | None = None,
 ) -> None:
+    """Serve Slack until ``stop`` is set. ``on_connection`` hears when it is connected (Socket
+    Mode) or listening (HTTP); in HTTP mode ``healthz`` answers ``GET /healthz``."""
     async with aiohttp.ClientSession() as session:
         adapter = build_slack(engine, store, settings, session)
         adapter.quiz.start()
@@ -116,11 +139,13 @@ async def run_slack(
                 )
                 await handler.connect_async()  # type: ignore[no-untyped-call]
                 log.info("slack adapter ready (Socket Mode)")
+                on_connection(True)
                 await stop.wait()
                 await handler.close_async()  # type: ignore[no-untyped-call]
             else:
-                runner, _ = await serve_http(adapter, host, settings.http_port)
+                runner, _ = await serve_http(adapter, host, settings.http_port, healthz)
                 log.info("slack adapter ready (HTTP on port %s at /slack/events)", settings.http_port)
+                on_connection(True)
                 await stop.wait()
                 await runner.cleanup()
         finally:
