@@ -363,6 +363,47 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _run(_with_app(args, serve))
 
 
+def cmd_db_export(args: argparse.Namespace) -> int:
+    import csv
+    import io
+    import json
+
+    from bot.engine.model import PlaceRef
+    from bot.store.database import Database
+    from bot.store.export import export_rows
+
+    workspace = None
+    if args.workspace:
+        platform, _, workspace_id = args.workspace.partition(":")
+        if not platform or not workspace_id:
+            print("quizbot: --workspace takes PLATFORM:ID, e.g. discord:123456789", file=sys.stderr)
+            return EXIT_USAGE
+        workspace = PlaceRef(platform, workspace_id, "")
+
+    async def read() -> tuple[Sequence[str], list[Any]]:
+        database = Database(_settings().database_url)
+        try:
+            return await export_rows(database, args.table, workspace)
+        finally:
+            await database.dispose()
+
+    columns, rows = asyncio.run(read())
+    if args.format == "json":
+        text = json.dumps(rows, ensure_ascii=False, indent=1, default=str) + "\n"
+    else:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        text = buffer.getvalue()
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {len(rows)} {args.table} row(s) to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_health(args: argparse.Namespace) -> int:
     from bot.health import check
     from bot.store.backup import sqlite_file
@@ -496,6 +537,18 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("path", metavar="PATH", help="the file to write")
     backup.add_argument("--overwrite", action="store_true", help="replace PATH if it exists")
     backup.set_defaults(handler=cmd_db_backup)
+    db_export = db_commands.add_parser(
+        "export",
+        help="write standings or attempts as CSV or JSON",
+        description="Write the standings (every board) or the attempts, for all servers and "
+        "workspaces or one, as CSV or JSON. Learners appear by platform id and display name; "
+        "no token or secret is ever exported.",
+    )
+    db_export.add_argument("--format", choices=("csv", "json"), default="csv")
+    db_export.add_argument("--table", choices=("standings", "attempts"), default="standings")
+    db_export.add_argument("--workspace", metavar="PLATFORM:ID", help="only this server or workspace")
+    db_export.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    db_export.set_defaults(handler=cmd_db_export)
 
     questions = commands.add_parser(
         "questions", help="question bank tools", description="Question bank tools."

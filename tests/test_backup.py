@@ -70,3 +70,36 @@ def test_a_backup_refuses_a_missing_database_and_its_own_file(tmp_path: Path) ->
     url = f"sqlite+aiosqlite:///{tmp_path / 'live.db'}"
     itself = quizbot("db", "backup", str(tmp_path / "live.db"), "--overwrite", cwd=tmp_path, database_url=url)
     assert itself.returncode == 1 and "must not overwrite" in itself.stderr
+
+
+async def test_export_standings_and_attempts_per_workspace(
+    engine: QuizEngine, database_url: str, tmp_path: Path
+) -> None:
+    import csv
+    import io
+    import json
+
+    other = PlaceRef("discord", "guild-other", "general")
+    await play_round(engine, PLACE, right=[1, 2], wrong=[3])
+    await play_round(engine, other, right=[7], wrong=[])
+    everything = quizbot("db", "export", "--table", "attempts", cwd=tmp_path, database_url=database_url)
+    assert everything.returncode == 0, everything.stderr
+    assert len(list(csv.DictReader(io.StringIO(everything.stdout)))) == 4
+    ours = quizbot(
+        *("db", "export", "--format", "json", "--workspace", "discord:guild-backup", "-o", "ours.json"),
+        cwd=tmp_path,
+        database_url=database_url,
+    )
+    assert ours.returncode == 0 and "wrote" in ours.stderr, ours.stderr
+    rows = json.loads((tmp_path / "ours.json").read_text(encoding="utf-8"))
+    assert rows and all(r["scope"].startswith("discord:guild-backup") for r in rows)
+    board = [r for r in rows if r["scope"] == "discord:guild-backup" and r["period"] == "s1:all"]
+    assert [(r["user_id"], r["score"], r["answered"]) for r in board] == [
+        ("m1", 1, 1),
+        ("m2", 1, 1),
+        ("m3", 0, 1),
+    ]  # board order; nobody from the other guild
+    assert len(rows) == 3 * 3 * 2  # 3 learners × (week, month, season) × (server, channel)
+    assert {r["user_id"] for r in rows} == {"m1", "m2", "m3"}
+    bad = quizbot("db", "export", "--workspace", "guild-backup", cwd=tmp_path, database_url=database_url)
+    assert bad.returncode == 2 and "PLATFORM:ID" in bad.stderr
