@@ -62,6 +62,16 @@ async def _with_app(args: argparse.Namespace, action: Callable[[Any], Coroutine[
         return EXIT_USAGE
 
 
+def _emit(text: str, output: str | None, what: str) -> int:
+    """An export goes to ``output`` (saying so on stderr) or to stdout, for piping."""
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        print(f"wrote {what} to {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_play(args: argparse.Namespace) -> int:
     from bot.adapters.console.play import play, terminal_learner
 
@@ -229,12 +239,7 @@ def cmd_questions_export(args: argparse.Namespace) -> int:
     questions = list(bank.all_including_retired() if args.include_retired else bank.active())
     locales = LOCALES if args.lang == "all" else (args.lang,)
     text = to_csv(questions, locales) if args.format == "csv" else to_json(questions, locales)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(f"wrote {len(questions)} question(s) to {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    return 0
+    return _emit(text, args.output, f"{len(questions)} question(s)")
 
 
 def cmd_questions_check_links(args: argparse.Namespace) -> int:
@@ -396,12 +401,7 @@ def cmd_db_export(args: argparse.Namespace) -> int:
         writer.writeheader()
         writer.writerows(rows)
         text = buffer.getvalue()
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(f"wrote {len(rows)} {args.table} row(s) to {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    return 0
+    return _emit(text, args.output, f"{len(rows)} {args.table} row(s)")
 
 
 def cmd_health(args: argparse.Namespace) -> int:
