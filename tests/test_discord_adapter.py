@@ -29,6 +29,7 @@ from bot.store.migrate import upgrade
 from bot.store.tables import attempts, rounds
 from tests.fakes.discord_server import EPHEMERAL, FakeDiscord, Perm, StoredMessage, pointed_at
 from tests.helpers.extreme import extreme_question
+from tests.helpers.health import health
 
 REPO = Path(__file__).resolve().parent.parent
 MESSAGES = r"/channels/\d+/messages"
@@ -435,11 +436,19 @@ async def test_a_restarted_adapter_takes_clicks_on_old_messages(bot: Bot) -> Non
         else:
             record = await bot.fake.click(f"quiz:a:{round_id}:{right[0]}", message.id)
         assert "Correct!" in await followup_text(record)
+        for _ in range(50):  # connected to the gateway: the heartbeat says so
+            healthy = await health(env, bot.db_path.parent)
+            if healthy[0] == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert healthy[0] == 0 and "discord" in healthy[1], healthy
     finally:
         process.terminate()
         _, err = await process.communicate()
     assert process.returncode == 0, err.decode()
     assert await bot.attempts() == 1
+    stopped = await health(env, bot.db_path.parent)
+    assert stopped[0] == 1 and "no bot is running" in stopped[1], stopped
 
 
 def test_every_question_renders_within_discord_limits(bank: QuestionBank) -> None:

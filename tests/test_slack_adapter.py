@@ -27,6 +27,7 @@ from bot.store import Database, SqlStore
 from bot.store.migrate import upgrade
 from bot.store.tables import attempts, installations, rounds
 from tests.fakes.slack_server import FakeSlack, Message, SlackClientSim
+from tests.helpers.health import health
 
 SECRET = "test-signing-secret"
 REPO = Path(__file__).resolve().parent.parent
@@ -525,22 +526,6 @@ async def test_quizbot_run_serves_slack_over_http(tmp_path: Path) -> None:
     assert "xoxb-test" not in err.decode() and SECRET not in err.decode()
     stopped = await health(env, tmp_path)
     assert stopped[0] == 1 and "no bot is running" in stopped[1], stopped
-
-
-async def health(env: dict[str, str], cwd: Path) -> tuple[int | None, str]:
-    """``quizbot health`` as an operator (or Docker's HEALTHCHECK) runs it: exit status, output."""
-    import subprocess
-    import sys
-
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "bot", "health"),
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), 30)
-    return process.returncode, out.decode()
 
 
 async def test_a_lost_reply_does_not_post_the_question_twice(bot: Bot) -> None:

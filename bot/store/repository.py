@@ -290,21 +290,36 @@ class SqlStore:
     async def unrevealed_rounds(
         self, platform: str, closed_before: datetime, closed_after: datetime, limit: int = 100
     ) -> list[tuple[RoundRecord, list[AttemptRecord]]]:
-        """Posted channel rounds closed in this window whose reveal never reached the platform."""
-        query = (
-            self._round_query()
+        """Posted channel rounds closed in this window whose reveal never reached the platform.
+
+        Read every few seconds by each closing loop, so it starts from the partial index
+        ``ix_rounds_awaiting_reveal`` alone (almost always empty) and joins nothing unless
+        it found something; with the join up front, SQLite without statistics walks every
+        round of the platform instead."""
+        awaiting = (
+            select(rounds.c.id)
             .where(
-                places.c.platform == platform,
-                rounds.c.kind == str(RoundKind.CHANNEL),
                 rounds.c.message_ref.is_not(None),
                 rounds.c.revealed_at.is_(None),
                 rounds.c.closed_at < closed_before,
                 rounds.c.closed_at > closed_after,
             )
             .order_by(rounds.c.closed_at)
-            .limit(limit)
         )
         async with self.db.read() as conn:
+            candidates = list((await conn.execute(awaiting)).scalars())
+            if not candidates:
+                return []
+            query = (
+                self._round_query()
+                .where(
+                    rounds.c.id.in_(candidates),
+                    places.c.platform == platform,
+                    rounds.c.kind == str(RoundKind.CHANNEL),
+                )
+                .order_by(rounds.c.closed_at)
+                .limit(limit)
+            )
             found = [self._round(row) for row in await conn.execute(query)]
             if not found:
                 return []

@@ -130,6 +130,13 @@ rounds = Table(
         sqlite_where=text("kind = 'channel' AND closed_at IS NULL"),
         postgresql_where=text("kind = 'channel' AND closed_at IS NULL"),
     ),
+    # the closing loops look every few seconds for reveals that never arrived: only those rows
+    Index(
+        "ix_rounds_awaiting_reveal",
+        "closed_at",
+        sqlite_where=text("revealed_at IS NULL AND message_ref IS NOT NULL AND closed_at IS NOT NULL"),
+        postgresql_where=text("revealed_at IS NULL AND message_ref IS NOT NULL AND closed_at IS NOT NULL"),
+    ),
 )
 
 attempts = Table(
