@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 import sys
@@ -297,6 +296,7 @@ def cmd_questions_regrade(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.adapters.discord.settings import load_discord_settings
     from bot.adapters.slack.settings import load_slack_settings
+    from bot.supervisor import RoleError, plan_parts, supervise
 
     settings = _settings()
     try:
@@ -315,55 +315,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
 
+    try:
+        parts = plan_parts({"discord": discord_settings, "slack": slack_settings}, args.only or ())
+    except RoleError as error:
+        print(f"quizbot run: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
     async def serve(app: Any) -> int:
-        import signal
-        from functools import partial
-
-        from bot.health import Parts, check, keep_beating
-
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        names = [n for n, s in (("discord", discord_settings), ("slack", slack_settings)) if s is not None]
-        health = Parts(names)
-        parts: dict[str, Coroutine[Any, Any, None]] = {}
-        if discord_settings is not None:
-            from bot.adapters.discord.client import run_discord
-
-            parts["discord"] = run_discord(app.engine, discord_settings, stop, partial(health.set, "discord"))
-        if slack_settings is not None:
-            from bot.adapters.slack.runner import run_slack
-
-            parts["slack"] = run_slack(
-                app.engine,
-                app.store,
-                slack_settings,
-                stop,
-                on_connection=partial(health.set, "slack"),
-                healthz=partial(check, app.store.db),
-            )
-        beating = asyncio.create_task(keep_beating(app.store.db, health), name="heartbeat")
-        tasks = {asyncio.create_task(part, name=name): name for name, part in parts.items()}
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        finally:
-            beating.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beating
-        failed = [task for task in done if not task.cancelled() and task.exception() is not None]
-        if failed:  # one platform failed: stop the others cleanly, and say which one failed
-            stop.set()
-            await asyncio.wait(tasks)
-            for task in failed:
-                error = task.exception()
-                logging.getLogger(__name__).error("the %s adapter stopped", tasks[task], exc_info=error)
-                print(
-                    f"quizbot run: the {tasks[task]} adapter stopped: {type(error).__name__}: {error}",
-                    file=sys.stderr,
-                )
-            return 1
-        return 0
+        return await supervise(app, parts, discord_settings, slack_settings)
 
     return _run(_with_app(args, serve))
 
@@ -500,7 +459,15 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="run the configured chat adapters",
-        description="Run the Discord and/or Slack adapters configured in the environment.",
+        description="Run the Discord and/or Slack adapters configured in the environment, and the "
+        "scheduler that posts daily questions and closes rounds. --only splits these roles across "
+        "processes that share one database (PostgreSQL across machines).",
+    )
+    run.add_argument(
+        "--only",
+        action="append",
+        choices=("discord", "slack", "scheduler"),
+        help="run only this role (repeatable); default: every configured platform and the scheduler",
     )
     run.set_defaults(handler=cmd_run)
 

@@ -1,4 +1,5 @@
-"""Background work every adapter runs: close due rounds, post daily questions.
+"""Background work every adapter runs: close due rounds, post daily questions, and let
+handlers finish when stopping.
 
 One loop shape for all of them: do the work, log (never raise) what failed, wait, again.
 A failing item must not stop the items after it, nor the loop.
@@ -26,6 +27,14 @@ async def repeat(interval: float, work: Callable[[], Awaitable[None]], what: str
         except Exception:
             log.exception("%s failed; trying again shortly", what)
         await asyncio.sleep(interval)
+
+
+async def finish(running: set[asyncio.Task[T]], timeout: float) -> None:  # noqa: ASYNC109 - a bound
+    """Wait up to ``timeout`` seconds for ``running`` (which may still grow) to empty: the
+    handlers of clicks already taken reply before the connection they reply on closes."""
+    deadline = time.monotonic() + timeout
+    while running and (left := deadline - time.monotonic()) > 0:
+        await asyncio.wait(set(running), timeout=left)
 
 
 class Backoff(Generic[T]):

@@ -89,6 +89,7 @@ class RefusalReason(StrEnum):
     UNKNOWN_ROUND = "unknown_round"
     INVALID_CHOICE = "invalid_choice"
     WRONG_COUNT = "wrong_count"
+    RESTARTING = "restarting"  # the bot is stopping; nothing was recorded
 
 
 @dataclass(frozen=True)

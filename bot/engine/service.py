@@ -41,6 +41,7 @@ from bot.engine.cards import (
     StreaksCard,
 )
 from bot.engine.daily import DEFAULT_GRACE, DailySchedule, closes_at, due_posts, parse_days, parse_time
+from bot.engine.inflight import InFlight
 from bot.engine.locale import normalise_locale, resolve_locale
 from bot.engine.lru import LruCache
 from bot.engine.model import (
@@ -165,6 +166,7 @@ class QuizEngine:
         self._settings: dict[str, tuple[PlaceSettings, datetime]] = {}
         self._rounds: LruCache[int, RoundRecord] = LruCache(20_000)
         self._loading: dict[object, asyncio.Future[Any]] = {}
+        self.inflight = InFlight()
 
     # -- settings ---------------------------------------------------------------------
 
@@ -347,8 +349,23 @@ class QuizEngine:
         """Record one learner's answer; the card says what to tell them privately.
 
         ``place`` is where the click happened: a click that names a round of another
-        channel (a forged or stale button) is treated as an unknown round.
+        channel (a forged or stale button) is treated as an unknown round. Once shutdown
+        has begun (``inflight`` closed) the answer is refused, not half-recorded.
         """
+        with self.inflight.admit() as admitted:
+            if not admitted:
+                locale = resolve_locale(learner.locale, None, self.default_locale)
+                return AnswerRefused(RefusalReason.RESTARTING, locale, round_id)
+            return await self._answer(round_id, learner, letters, place)
+
+    async def shut_down(self, timeout: float) -> int:  # noqa: ASYNC109 - a bound, not a cancellation scope
+        """Stop taking answers and let those in flight commit; returns how many did not
+        finish within ``timeout`` seconds."""
+        return await self.inflight.close(timeout)
+
+    async def _answer(
+        self, round_id: int, learner: LearnerRef, letters: Iterable[str], place: PlaceRef | None
+    ) -> AnswerResult:
         round_ = await self._round(round_id)
         if round_ is None or (place is not None and round_.place != place):
             return AnswerRefused(

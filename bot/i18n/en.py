@@ -18,6 +18,7 @@ MESSAGES: dict[str, str] = {
     "refused.unknown_round": "This question is no longer available. Ask for a new one!",
     "refused.invalid_choice": "Please answer with one of the letters {letters}.",
     "refused.wrong_count": "This question needs exactly {count} letters.",
+    "refused.restarting": "The bot is restarting and did not record this answer. Please answer again in a minute.",
     "busy": "A question is already open in this channel (round {round}). Answer it first!",
     "reveal.title": "Round closed",
     "reveal.answer_is": "Correct answer: {letters}",

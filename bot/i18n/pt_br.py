@@ -18,6 +18,7 @@ MESSAGES: dict[str, str] = {
     "refused.unknown_round": "Esta questão não está mais disponível. Peça uma nova!",
     "refused.invalid_choice": "Responda com uma das letras {letters}.",
     "refused.wrong_count": "Esta questão pede exatamente {count} letras.",
+    "refused.restarting": "O bot está reiniciando e não registrou esta resposta. Responda de novo em um minuto.",
     "busy": "Já há uma questão aberta neste canal (rodada {round}). Responda-a primeiro!",
     "reveal.title": "Rodada encerrada",
     "reveal.answer_is": "Resposta correta: {letters}",

@@ -18,7 +18,7 @@ import discord
 import yarl
 from discord import app_commands
 
-from bot.adapters.background import Backoff, each, repeat
+from bot.adapters.background import Backoff, each, finish, repeat
 from bot.adapters.discord import render
 from bot.adapters.discord.commands import Quiz, QuizAdmin
 from bot.adapters.discord.components import DYNAMIC_ITEMS, AnswerButton, AnswerSelect
@@ -31,6 +31,7 @@ from bot.i18n import t
 log = logging.getLogger(__name__)
 
 CLOSE_INTERVAL_SECONDS = 5.0
+FINISH_HANDLING_SECONDS = 5.0
 # what the bot needs in a channel, and nothing more (no privileged intents either)
 BOT_PERMISSIONS = discord.Permissions(
     view_channel=True, send_messages=True, embed_links=True, read_message_history=True
@@ -60,8 +61,18 @@ class QuizClientMixin:
     close_interval: float
     _closer: asyncio.Task[None] | None
 
-    def _setup_quiz(self, engine: QuizEngine, settings: DiscordSettings, close_interval: float) -> None:
+    def _setup_quiz(
+        self,
+        engine: QuizEngine,
+        settings: DiscordSettings,
+        close_interval: float,
+        *,
+        serve: bool = True,
+        schedule: bool = True,
+    ) -> None:
         self.engine = engine
+        self.serves = serve  # commands and buttons (the gateway)
+        self.schedules = schedule  # daily posts, closing rounds and their reveals (REST only)
         self.quiz_settings = settings
         self.close_interval = close_interval
         self._closer = None
@@ -75,8 +86,15 @@ class QuizClientMixin:
         self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
         self.ready = asyncio.Event()
         self.on_connection: Callable[[bool], None] = lambda connected: None  # for health
+        self.handling: set[asyncio.Task[Any]] = set()  # clicks being handled: a stop lets them finish
 
     async def setup_hook(self) -> None:
+        if self.serves:
+            await self._serve_commands()
+        if self.schedules:
+            self._start_schedule()
+
+    async def _serve_commands(self) -> None:
         self.add_dynamic_items(*DYNAMIC_ITEMS)  # type: ignore[attr-defined]
         await self.tree.set_translator(QuizTranslator())
         if self.quiz_settings.guild_ids:
@@ -86,6 +104,8 @@ class QuizClientMixin:
                 await self.tree.sync(guild=guild)
         else:
             await self.tree.sync()
+
+    def _start_schedule(self) -> None:
         self._closer = asyncio.get_running_loop().create_task(self._close_due_rounds(), name="discord-closer")
         self._daily = asyncio.get_running_loop().create_task(self._post_daily(), name="discord-daily")
 
@@ -106,6 +126,7 @@ class QuizClientMixin:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await finish(self.handling, FINISH_HANDLING_SECONDS)
         await super().close()  # type: ignore[misc]
 
     async def _on_command_error(
@@ -113,6 +134,9 @@ class QuizClientMixin:
     ) -> None:
         if isinstance(error, app_commands.CheckFailure):
             return  # the check already told the member why
+        if self.is_closed():  # type: ignore[attr-defined]
+            log.warning("command %s was not answered: stopping (%s)", interaction.id, error)
+            return
         log.error(
             "command %s failed (guild %s, channel %s, user %s)",
             interaction.command.qualified_name if interaction.command else "?",
@@ -246,10 +270,12 @@ class QuizClient(QuizClientMixin, discord.Client):
         settings: DiscordSettings,
         *,
         close_interval: float = CLOSE_INTERVAL_SECONDS,
+        serve: bool = True,
+        schedule: bool = True,
         **options: Any,
     ) -> None:
         super().__init__(intents=discord.Intents(guilds=True), **options)
-        self._setup_quiz(engine, settings, close_interval)
+        self._setup_quiz(engine, settings, close_interval, serve=serve, schedule=schedule)
 
 
 class ShardedQuizClient(QuizClientMixin, discord.AutoShardedClient):
@@ -259,12 +285,14 @@ class ShardedQuizClient(QuizClientMixin, discord.AutoShardedClient):
         settings: DiscordSettings,
         *,
         close_interval: float = CLOSE_INTERVAL_SECONDS,
+        serve: bool = True,
+        schedule: bool = True,
         **options: Any,
     ) -> None:
         if settings.shard_ids is not None:
             options["shard_ids"] = list(settings.shard_ids)
         super().__init__(intents=discord.Intents(guilds=True), shard_count=settings.shard_count, **options)
-        self._setup_quiz(engine, settings, close_interval)
+        self._setup_quiz(engine, settings, close_interval, serve=serve, schedule=schedule)
 
 
 def make_client(
@@ -281,13 +309,28 @@ async def run_discord(
     settings: DiscordSettings,
     stop: asyncio.Event | None = None,
     on_connection: Callable[[bool], None] | None = None,
+    *,
+    serve: bool = True,
+    schedule: bool = True,
 ) -> None:
-    """Connect and serve until ``stop`` is set (or the connection ends for good).
-    ``on_connection`` hears each connect, resume and drop (the health check's view)."""
-    client = make_client(engine, settings)
+    """Serve until ``stop`` is set (or the connection ends for good). ``on_connection``
+    hears each connect, resume and drop (the health check's view).
+
+    ``serve`` connects to the gateway for commands and buttons; ``schedule`` posts daily
+    questions and closes rounds. A scheduler-only process never opens the gateway: it
+    logs in over REST, which is all posting needs, so it can run beside any number of
+    serving processes without taking an identify slot."""
+    client = make_client(engine, settings, serve=serve, schedule=schedule)
     if on_connection is not None:
         client.on_connection = on_connection
     async with client:
+        if not serve:
+            await client.login(settings.token)
+            log.info("discord scheduler ready (posting and closing rounds over REST)")
+            client.on_connection(True)
+            if stop is not None:
+                await stop.wait()
+            return
         runner = asyncio.create_task(client.start(settings.token))
         if stop is None:
             await runner

@@ -91,9 +91,16 @@ def guarded(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     async def run(interaction: discord.Interaction, *args: Any, **kwargs: Any) -> None:
+        running: set[asyncio.Task[Any]] = getattr(interaction.client, "handling", set())
+        task = asyncio.current_task()
+        if task is not None:
+            running.add(task)  # a stop waits for it: its answer may be committing
         try:
             await handler(interaction, *args, **kwargs)
-        except Exception:
+        except Exception as error:
+            if interaction.client.is_closed():  # stopping: the connection went first, say so in one line
+                log.warning("interaction %s was not answered: stopping (%s)", interaction.id, error)
+                return
             log.exception(
                 "%s failed (guild %s, channel %s, user %s, custom_id %s)",
                 handler.__name__,
@@ -103,6 +110,9 @@ def guarded(handler: Handler) -> Handler:
                 dict(interaction.data or {}).get("custom_id"),
             )
             await apologise(interaction)
+        finally:
+            if task is not None:
+                running.discard(task)
 
     return run
 

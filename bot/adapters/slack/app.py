@@ -26,7 +26,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.adapters.background import Backoff, each, repeat
+from bot.adapters.background import Backoff, each, finish, repeat
 from bot.adapters.slack import blocks
 from bot.adapters.slack.people import People, Person
 from bot.adapters.slack.settings import SlackSettings
@@ -52,6 +52,7 @@ from bot.i18n import t
 log = logging.getLogger(__name__)
 
 CLOSE_INTERVAL_SECONDS = 5.0
+FINISH_HANDLING_SECONDS = 5.0  # how long a stop waits for acknowledged work
 HOME_START_GUARD_SECONDS = 10.0
 TASKS = ("3.1", "3.2", "3.3", "3.4")
 CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
@@ -111,6 +112,7 @@ class SlackQuiz:
         self.post_backoff: Backoff[QuestionCard] = Backoff(lambda c: c.round_id, base=close_interval)
         self.reveal_backoff: Backoff[RevealCard] = Backoff(lambda r: r.round_id, base=close_interval)
         self.claimer = f"slack-{os.getpid()}-{id(self):x}"
+        self.handling: set[asyncio.Task[Any]] = set()  # work after an ack: a stop lets it finish
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -282,6 +284,8 @@ class SlackQuiz:
             self._daily = loop.create_task(self.post_daily(), name="slack-daily")
 
     async def stop(self) -> None:
+        """Stop the loops, and let acknowledged work (an answer committing) finish first."""
+        await finish(self.handling, FINISH_HANDLING_SECONDS)
         for task in (self._closer, self._daily):
             if task is not None:
                 task.cancel()
@@ -696,6 +700,9 @@ def register(app: AsyncApp, quiz: SlackQuiz) -> None:
     """
 
     async def guarded(work: Awaitable[None], body: dict[str, Any], respond: Responder | None = None) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            quiz.handling.add(task)
         try:
             await work
         except Exception:
@@ -709,6 +716,9 @@ def register(app: AsyncApp, quiz: SlackQuiz) -> None:
                     await respond(
                         text=t(locale, "discord.error"), response_type="ephemeral", replace_original=False
                     )
+        finally:
+            if task is not None:
+                quiz.handling.discard(task)
 
     @app.command("/quiz")
     async def on_quiz(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:

@@ -124,14 +124,26 @@ async def run_slack(
     host: str = "0.0.0.0",
     on_connection: Callable[[bool], None] = lambda connected: None,
     healthz: Callable[[], Awaitable[tuple[bool, str]]] | None = None,
+    *,
+    serve: bool = True,
+    schedule: bool = True,
 ) -> None:
     """Serve Slack until ``stop`` is set. ``on_connection`` hears when it is connected (Socket
-    Mode) or listening (HTTP); in HTTP mode ``healthz`` answers ``GET /healthz``."""
+    Mode) or listening (HTTP); in HTTP mode ``healthz`` answers ``GET /healthz``.
+
+    ``serve`` takes events, commands and clicks; ``schedule`` posts daily questions and
+    closes rounds, which needs only the Web API: a scheduler-only process listens on no
+    port and opens no socket."""
     async with aiohttp.ClientSession() as session:
         adapter = build_slack(engine, store, settings, session)
-        adapter.quiz.start()
+        if schedule:
+            adapter.quiz.start()
         try:
-            if settings.socket_mode:
+            if not serve:
+                log.info("slack scheduler ready (posting and closing rounds over the Web API)")
+                on_connection(True)
+                await stop.wait()
+            elif settings.socket_mode:
                 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
                 handler = AsyncSocketModeHandler(
