@@ -167,6 +167,43 @@ def cmd_db_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_copy(args: argparse.Namespace) -> int:
+    from bot.config import database_url, redact_url
+    from bot.store.copy import CopyRefused, copy_database
+    from bot.store.database import Database
+
+    target_url = _settings().database_url
+    try:
+        source_url = database_url(args.source, "--from")
+    except SettingsError as error:
+        print(f"quizbot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if source_url == target_url:
+        print("quizbot: --from names the configured database itself; nothing to copy", file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        f"copying {redact_url(source_url)} into {redact_url(target_url)} "
+        "(stop the bot first: answers given during the copy would stay behind)"
+    )
+
+    async def go() -> int:
+        source, target = Database(source_url), Database(target_url)
+        try:
+            copied = await copy_database(
+                source, target, lambda table, rows: print(f"  {table}: {rows:,} rows")
+            )
+        except CopyRefused as error:
+            print(f"quizbot: {error}; nothing was copied", file=sys.stderr)
+            return 1
+        finally:
+            await source.dispose()
+            await target.dispose()
+        print(f"copied {sum(copied.values()):,} rows in {len(copied)} tables")
+        return 0
+
+    return _run(go())
+
+
 def cmd_questions_validate(args: argparse.Namespace) -> int:
     from bot.bank import validate_paths
     from bot.paths import bundled_questions_dir
@@ -504,6 +541,17 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("path", metavar="PATH", help="the file to write")
     backup.add_argument("--overwrite", action="store_true", help="replace PATH if it exists")
     backup.set_defaults(handler=cmd_db_backup)
+    db_copy = db_commands.add_parser(
+        "copy",
+        help="copy another database into the configured (empty) one",
+        description="Copy every score, round, setting and installation from --from into the "
+        "database QUIZBOT_DATABASE_URL names, which must be empty; for moving from SQLite to "
+        "PostgreSQL. One transaction: a failure copies nothing. Stop the bot first.",
+    )
+    db_copy.add_argument(
+        "--from", dest="source", required=True, metavar="URL", help="e.g. sqlite:////data/quizbot.db"
+    )
+    db_copy.set_defaults(handler=cmd_db_copy)
     db_export = db_commands.add_parser(
         "export",
         help="write standings or attempts as CSV or JSON",

@@ -88,11 +88,12 @@ def _normalise_database_url(url: str) -> str:
     return url
 
 
-def _database_url(value: str) -> str:
+def database_url(value: str, name: str = "QUIZBOT_DATABASE_URL") -> str:
+    """The URL with its async driver named, or SettingsError naming ``name``."""
     url = _normalise_database_url(value.strip())
     if not url.startswith(("sqlite+aiosqlite:///", "postgresql+asyncpg://")):
         raise SettingsError(
-            "QUIZBOT_DATABASE_URL must be a SQLite URL (sqlite:///path/to/quizbot.db) or a "
+            f"{name} must be a SQLite URL (sqlite:///path/to/quizbot.db) or a "
             f"PostgreSQL URL (postgresql://user:pass@host/db), got one starting {value.split(':', 1)[0]!r}:"
         )
     return url
@@ -134,7 +135,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     merged.update(os.environ if environ is None else environ)
     kwargs: dict[str, object] = {}
     if merged.get("QUIZBOT_DATABASE_URL", "").strip():
-        kwargs["database_url"] = _database_url(merged["QUIZBOT_DATABASE_URL"])
+        kwargs["database_url"] = database_url(merged["QUIZBOT_DATABASE_URL"])
     if merged.get("QUIZBOT_LOCALE", "").strip():
         kwargs["locale"] = _locale(merged["QUIZBOT_LOCALE"])
     if merged.get("QUIZBOT_QUESTIONS_DIRS", "").strip():
