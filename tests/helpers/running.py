@@ -16,8 +16,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def discord_env(fake: FakeDiscord, database_url: str, **extra: str) -> dict[str, str]:
-    env = {
-        **os.environ,
+    """Discord only, unless ``extra`` configures Slack too."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    return env | {
         "PYTHONPATH": str(REPO),
         "DISCORD_TOKEN": fake.token,
         "DISCORD_API_BASE_URL": f"{fake.url}/api/v10",
@@ -25,9 +26,6 @@ def discord_env(fake: FakeDiscord, database_url: str, **extra: str) -> dict[str,
         "QUIZBOT_DATABASE_URL": database_url,
         **extra,
     }
-    for slack in ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_APP_TOKEN"):
-        env.pop(slack, None)
-    return env
 
 
 async def start_run(env: dict[str, str], cwd: Path, *arguments: str) -> asyncio.subprocess.Process:
