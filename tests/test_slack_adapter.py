@@ -29,6 +29,7 @@ from bot.store.tables import attempts, installations, rounds
 from tests.fakes.slack_server import FakeSlack, Message, SlackClientSim
 from tests.helpers.health import health
 from tests.helpers.slack_oauth import install as install_with_oauth
+from tests.helpers.slack_oauth import verify_url
 
 SECRET = "test-signing-secret"
 REPO = Path(__file__).resolve().parent.parent
@@ -481,12 +482,7 @@ async def test_quizbot_run_serves_slack_over_http(tmp_path: Path) -> None:
         )
         try:
             async with SlackClientSim(fake, f"http://127.0.0.1:{port}/slack/events", SECRET) as sim:
-                for _ in range(200):  # wait until it listens
-                    with contextlib.suppress(aiohttp.ClientError, OSError):
-                        verified = await sim.url_verification("ch4llenge")
-                        break
-                    await asyncio.sleep(0.05)
-                assert verified.status == 200 and "ch4llenge" in verified.body
+                await verify_url(sim)
                 delivery = await sim.slash_command("help", user=fake.member.id)
                 assert delivery.status == 200
                 await fake.wait_for(

@@ -1,10 +1,25 @@
-"""The Slack OAuth install as a workspace admin meets it, against a running bot."""
+"""Meeting a running bot's Slack endpoint: the first url_verification, and the OAuth
+install as a workspace admin meets it."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import aiohttp
 
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.slack_server import FakeSlack, SlackClientSim
+
+
+async def verify_url(sim: SlackClientSim, attempts: int = 300) -> None:
+    """Slack's url_verification, tried every 50 ms until the bot listens."""
+    for _ in range(attempts):
+        with contextlib.suppress(aiohttp.ClientError, OSError):
+            verified = await sim.url_verification("ch4llenge")
+            assert verified.status == 200 and "ch4llenge" in verified.body
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the bot never answered url_verification")
 
 
 async def install(fake: FakeSlack, events_url: str, team: str = "T1", user: str = "UADMIN") -> None:
