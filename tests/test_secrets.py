@@ -2,12 +2,12 @@
 included) and a database password, every secret a distinct random value, and none of
 them anywhere in what the process writes.
 
-The fakes issue random tokens too (the OAuth bot token, the interaction tokens, Slack's
-verification token in every payload), so a token the bot only learns at run time is
-looked for as well. One case lifts
-the clamp on the libraries' loggers (slack_sdk then logs whole request and response
-bodies, the OAuth access response with the new bot token among them) to show that the
-filter, not only the clamp, keeps them out.
+The fakes issue random tokens too (the OAuth bot tokens and their refresh tokens, rotated
+once; the interaction tokens; Slack's verification token in every payload), so a token
+the bot only learns at run time is looked for as well. One case lifts the clamp on the
+libraries' loggers (slack_sdk then logs whole request and response bodies, the OAuth
+access response with the new bot token among them) to show that the filter, not only
+the clamp, keeps them out.
 """
 
 from __future__ import annotations
@@ -118,26 +118,28 @@ async def drive_discord(fake: FakeDiscord) -> None:
     assert (await clicked.response(timeout=5)).accepted
 
 
-async def drive_slack_over_http(fake: FakeSlack, sim: SlackClientSim) -> str:
-    """url_verification, a command before the install, the OAuth install, then a command
-    and a click in the newly installed workspace; the token the install issued."""
+async def drive_slack_over_http(fake: FakeSlack, sim: SlackClientSim) -> None:
+    """url_verification, a command before the install, the OAuth install (with token
+    rotation: expiring tokens and a refresh token), then a command and a click in the newly
+    installed workspace, each made with a token issued at run time."""
+    fake.token_rotation, fake.token_lifetime = True, 600  # so close to expiry that Bolt rotates
     await verify_url(sim)
     await sim.slash_command("help", user=fake.member.id)  # not installed yet
-    before = set(fake.team.bot_tokens)
     await install(fake, sim.url)
-    (issued,) = fake.team.bot_tokens - before
+    assert len(fake.issued_tokens) == 2  # the bot token and its refresh token
+    fake.token_lifetime = 43200  # the next request rotates them once, for good
     assert (await sim.slash_command("question", user=fake.admin.id)).status == 200
     await fake.wait_for(lambda: any(m.blocks for m in fake.messages(fake.channel.id)), 10)
     message = next(m for m in fake.messages(fake.channel.id) if m.blocks)
     actions = next(b for b in message.blocks if b["type"] == "actions")
     element = actions["elements"][0]
-    used = len([c for c in fake.calls if c.token == issued])
+    used = len(fake.calls)
     clicked = await sim.block_action(
         element["action_id"], element.get("value"), user=fake.member.id, message_ts=message.ts
     )
     assert clicked.status == 200
-    await fake.wait_for(lambda: len([c for c in fake.calls if c.token == issued]) > used, 10)
-    return issued
+    await fake.wait_for(lambda: any(c.token in fake.issued_tokens for c in fake.calls[used:]), 10)
+    assert len(fake.calls_to("oauth.v2.access")) > 1  # the install, then rotations
 
 
 async def drive_slack_socket_mode(fake: FakeSlack) -> None:
@@ -203,7 +205,7 @@ async def sweep(tmp_path: Path, log_format: str, *, clamped: bool, socket_mode: 
                 if socket_mode:
                     await drive_slack_socket_mode(fake_slack)
                 else:
-                    found.secrets["OAuth-issued bot token"] = await drive_slack_over_http(fake_slack, sim)
+                    await drive_slack_over_http(fake_slack, sim)
                 await output.wait_for("discord adapter ready")
                 await drive_discord(fake_discord)
         except Exception as error:
@@ -211,6 +213,8 @@ async def sweep(tmp_path: Path, log_format: str, *, clamped: bool, socket_mode: 
             raise
         found.output = await output.stopped()
         assert process.returncode == 0, found.output[-3000:]
+        for number, token in enumerate(fake_slack.issued_tokens):
+            found.secrets[f"OAuth-issued token {number}"] = token
         for number, interaction in enumerate(fake_discord.interactions):
             found.secrets[f"Discord interaction token {number}"] = interaction.token
     assert len(set(found.secrets.values())) == len(found.secrets)  # every secret distinct
