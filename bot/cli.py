@@ -637,9 +637,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from bot.logs import configure_logging
 
-    configure_logging(
-        settings.log_level, [*settings.extra.values(), settings.database_url], settings.log_format
-    )
+    configure_logging(settings.log_level, settings.secrets, settings.log_format)
     try:
         result: int = args.handler(args)
     except BrokenPipeError:  # `quizbot questions export | head`: the reader left, not an error

@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 SUPPORTED_LOCALES = ("en", "pt-BR")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///quizbot.db"
@@ -48,6 +49,18 @@ class Settings:
     http_port: int = 3000
     daily_grace_minutes: int = 120
     extra: Mapping[str, Secret] = field(default_factory=dict, repr=False)
+
+    @property
+    def secrets(self) -> list[str]:
+        """What the log filter masks: every ``DISCORD_*`` and ``SLACK_*`` value, the database
+        URL and, on its own, its password (as written in the URL and unquoted), which a
+        library or an error message may show without the rest of the URL."""
+        values = [*self.extra.values(), self.database_url]
+        credentials = self.database_url.partition("://")[2].rpartition("@")[0]
+        if ":" in credentials:
+            password = credentials.split(":", 1)[1]
+            values += [password, unquote(password)]
+        return values
 
     def __repr__(self) -> str:
         return (

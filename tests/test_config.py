@@ -59,6 +59,18 @@ def test_database_url_error_never_echoes_a_password() -> None:
     assert "s3cret" not in str(error.value)
 
 
+def test_the_database_password_is_a_secret_on_its_own_too() -> None:
+    url = "postgresql://quiz:pw%2Fwith%40marks@db:5432/quiz"
+    settings = load_settings({"QUIZBOT_DATABASE_URL": url, "SLACK_SIGNING_SECRET": "sig"}, env_file=None)
+    assert set(settings.secrets) == {
+        "sig",
+        "postgresql+asyncpg://quiz:pw%2Fwith%40marks@db:5432/quiz",
+        "pw%2Fwith%40marks",
+        "pw/with@marks",
+    }
+    assert load_settings({}, env_file=None).secrets == [DEFAULT_DATABASE_URL]
+
+
 def test_daily_grace_setting() -> None:
     assert load_settings({}, env_file=None).daily_grace_minutes == 120
     assert load_settings({"QUIZBOT_DAILY_GRACE_MINUTES": "30"}, env_file=None).daily_grace_minutes == 30

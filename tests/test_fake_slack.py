@@ -297,6 +297,17 @@ async def test_web_api_speaks_slack(fake: FakeSlack) -> None:
     assert install["team"] == {"id": "T1", "name": "Quiz Lab"} and install["token_type"] == "bot"
     new_client = AsyncWebClient(token=install["access_token"], base_url=fake.api_url)
     assert (await new_client.auth_test())["user_id"] == install["bot_user_id"] == "UBOT"
+    fake.token_rotation = True  # expiring tokens, each refresh token good once
+    credentials = {"client_id": fake.client_id, "client_secret": fake.client_secret}
+    rotating = await client.oauth_v2_access(**credentials, code=fake.issue_oauth_code())
+    assert rotating["access_token"].startswith("xoxe.xoxb-") and rotating["expires_in"] == 43200
+    refresh = {"grant_type": "refresh_token", "refresh_token": rotating["refresh_token"]}
+    refreshed = await client.oauth_v2_access(**credentials, **refresh)
+    assert refreshed["access_token"] not in (rotating["access_token"], install["access_token"])
+    with pytest.raises(SlackApiError) as raised:
+        await client.oauth_v2_access(**credentials, **refresh)
+    assert raised.value.response["error"] == "invalid_refresh_token"
+    assert fake.issued_tokens[-2:] == [refreshed["refresh_token"], refreshed["access_token"]]
 
     home = {"type": "home", "blocks": [{"type": "divider"}] * 101}
     with pytest.raises(SlackApiError) as raised:

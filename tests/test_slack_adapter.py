@@ -28,6 +28,8 @@ from bot.store.migrate import upgrade
 from bot.store.tables import attempts, installations, rounds
 from tests.fakes.slack_server import FakeSlack, Message, SlackClientSim
 from tests.helpers.health import health
+from tests.helpers.slack_oauth import install as install_with_oauth
+from tests.helpers.slack_oauth import verify_url
 
 SECRET = "test-signing-secret"
 REPO = Path(__file__).resolve().parent.parent
@@ -332,20 +334,7 @@ async def test_not_in_channel_is_explained(bot: Bot) -> None:
 
 async def install(bot: Bot) -> None:
     """The OAuth flow as a workspace admin meets it: the install page, Slack, the redirect."""
-    base = bot.sim.url.removesuffix("/slack/events")
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{base}/slack/install", allow_redirects=False) as page:
-            assert page.status in (200, 302)
-            body = await page.text()
-            location = page.headers.get("Location", "")
-            cookies = {k: v.value for k, v in page.cookies.items()}
-        source = location if "state=" in location else body
-        state = source.split("state=")[1].split("&")[0].split('"')[0]
-        code = bot.fake.issue_oauth_code("T1", bot.fake.admin.id)
-        async with http.get(
-            f"{base}/slack/oauth_redirect", params={"code": code, "state": state}, cookies=cookies
-        ) as done:
-            assert done.status == 200, await done.text()
+    await install_with_oauth(bot.fake, bot.sim.url)
 
 
 async def installed_count(bot: Bot) -> int:
@@ -493,12 +482,7 @@ async def test_quizbot_run_serves_slack_over_http(tmp_path: Path) -> None:
         )
         try:
             async with SlackClientSim(fake, f"http://127.0.0.1:{port}/slack/events", SECRET) as sim:
-                for _ in range(200):  # wait until it listens
-                    with contextlib.suppress(aiohttp.ClientError, OSError):
-                        verified = await sim.url_verification("ch4llenge")
-                        break
-                    await asyncio.sleep(0.05)
-                assert verified.status == 200 and "ch4llenge" in verified.body
+                await verify_url(sim)
                 delivery = await sim.slash_command("help", user=fake.member.id)
                 assert delivery.status == 200
                 await fake.wait_for(

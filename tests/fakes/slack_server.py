@@ -322,6 +322,11 @@ class FakeSlack:
         self.app_id = app_id
         self.verification_token = verification_token  # the deprecated ``token`` field in payloads
         self.client_id, self.client_secret = "1111.2222", "fake-client-secret"
+        # token rotation, as turned on in the app's settings: oauth.v2.access then issues
+        # expiring tokens (xoxe.xoxb-) with a single-use refresh token (xoxe-)
+        self.token_rotation, self.token_lifetime = False, 43200
+        self.issued_tokens: list[str] = []  # every access and refresh token oauth.v2.access issued
+        self._refresh_tokens: dict[str, str] = {}  # refresh token → team id
         self.app_tokens: set[str] = {"xapp-test"}
         self.teams: dict[str, Team] = {}
         self.users: dict[str, User] = {}
@@ -898,7 +903,8 @@ class FakeSlack:
         return {"channel": channel.to_dict(team.bot_user_id)} | warning
 
     async def _oauth_v2_access(self, ctx: _Ctx) -> JSON:
-        """Client credentials by HTTP Basic (slack_sdk) or in the body; codes are single use."""
+        """Client credentials by HTTP Basic (slack_sdk) or in the body; codes and refresh
+        tokens are single use."""
         client_id, secret = ctx.args.get("client_id"), ctx.args.get("client_secret")
         basic = ctx.headers.get("Authorization", "")
         if basic.startswith("Basic "):
@@ -907,16 +913,29 @@ class FakeSlack:
             raise SlackError("invalid_client_id")
         if secret != self.client_secret:
             raise SlackError("bad_client_secret")
-        grant = self._oauth_codes.pop(str(ctx.args.get("code") or ""), None)
-        if grant is None:
-            raise SlackError("invalid_code")
-        team_id, user_id, scopes = grant
+        data: JSON = {"app_id": self.app_id}
+        if ctx.args.get("grant_type") == "refresh_token":
+            team_id = self._refresh_tokens.pop(str(ctx.args.get("refresh_token") or ""), "")
+            if not team_id:
+                raise SlackError("invalid_refresh_token")
+            scopes = ",".join(sorted(self.teams[team_id].scopes))
+        else:
+            grant = self._oauth_codes.pop(str(ctx.args.get("code") or ""), None)
+            if grant is None:
+                raise SlackError("invalid_code")
+            team_id, user_id, scopes = grant
+            data["authed_user"] = {"id": user_id}
         team = self.teams[team_id]
         token = f"xoxb-{team_id}-{secrets.token_hex(12)}"
+        if self.token_rotation:
+            token, refresh = f"xoxe.{token}", f"xoxe-1-{secrets.token_hex(16)}"
+            self._refresh_tokens[refresh] = team_id
+            self.issued_tokens.append(refresh)
+            data |= {"refresh_token": refresh, "expires_in": self.token_lifetime}
+        self.issued_tokens.append(token)
         team.bot_tokens.add(token)
         team.scopes |= set(scopes.split(","))
-        data: JSON = {"app_id": self.app_id, "authed_user": {"id": user_id}, "scope": scopes}
-        data |= {"token_type": "bot", "access_token": token, "bot_user_id": team.bot_user_id}
+        data |= {"scope": scopes, "token_type": "bot", "access_token": token, "bot_user_id": team.bot_user_id}
         data |= {"team": {"id": team.id, "name": team.name}, "enterprise": None}
         return data | {"is_enterprise_install": False}
 

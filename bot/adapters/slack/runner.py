@@ -51,7 +51,14 @@ def build_slack(
             install_path="/slack/install",
             redirect_uri_path="/slack/oauth_redirect",
         )
-        app = AsyncApp(signing_secret=settings.signing_secret, oauth_settings=oauth, client=client)
+        # the store given to the app too: Bolt's token rotation then goes through ``client``
+        # (SLACK_API_URL), not to slack.com with the refresh token and the client secret
+        app = AsyncApp(
+            signing_secret=settings.signing_secret,
+            oauth_settings=oauth,
+            installation_store=installations,
+            client=client,
+        )
         found = installations
 
         async def token_for(team_id: str) -> str | None:
