@@ -15,9 +15,9 @@ import time
 from collections.abc import Sequence
 from importlib.metadata import version
 
-from bench import answer_path, daily_posts, leaderboard
+from bench import answer_path, daily_posts, leaderboard, startup
 
-BENCHMARKS = ("answer_path", "leaderboard", "daily_posts")
+BENCHMARKS = ("answer_path", "leaderboard", "daily_posts", "startup")
 
 
 def environment() -> str:
@@ -40,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     answer_path.add_arguments(parser, common=False)
     leaderboard.add_arguments(parser, common=False)
     daily_posts.add_arguments(parser, common=False)
+    startup.add_arguments(parser, common=False)
     args = parser.parse_args(argv)
     chosen = args.only or list(BENCHMARKS)
 
@@ -55,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "daily_posts" in chosen:
         print()
         ok = daily_posts.run(daily_posts.options_from(args)) and ok
+    if "startup" in chosen:
+        print()
+        ok = startup.run(startup.options_from(args)) and ok
     print(
         f"\nall done in {time.perf_counter() - started:.1f} s; correctness checks "
         f"{'passed' if ok else 'FAILED'}"

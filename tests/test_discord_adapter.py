@@ -28,6 +28,7 @@ from bot.store import Database, SqlStore
 from bot.store.migrate import upgrade
 from bot.store.tables import attempts, rounds
 from tests.fakes.discord_server import EPHEMERAL, FakeDiscord, Perm, StoredMessage, pointed_at
+from tests.helpers.discord_reply import followup_text
 from tests.helpers.extreme import extreme_question
 from tests.helpers.health import health
 
@@ -109,21 +110,6 @@ async def post_question(bot: Bot, **options: Any) -> tuple[StoredMessage, int]:
     message = next(m for m in bot.channel_messages() if m.embeds)
     round_id = int(buttons(message)[0]["custom_id"].split(":")[2])
     return message, round_id
-
-
-async def followup_text(record: Any) -> str:
-    """What the member saw privately: the first response, or the follow-up after a deferral."""
-    callback = await record.response(timeout=3)
-    if callback.type == 4:
-        content, embeds = callback.data.get("content") or "", callback.data.get("embeds") or []
-    else:
-        (message,) = await record.wait_followups(1, timeout=15)
-        content, embeds = message.content or "", message.embeds
-    parts = [content]
-    for embed in embeds:
-        parts += [embed.get("title") or "", embed.get("description") or ""]
-        parts += [f"{f.get('name')} {f.get('value')}" for f in embed.get("fields") or []]
-    return " ".join(parts)
 
 
 async def test_login_and_command_sync(bot: Bot) -> None:
