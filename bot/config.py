@@ -8,6 +8,7 @@ Secrets are kept in :class:`Secret` so that printing a Settings object never sho
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,9 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///quizbot.db"
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
+
+
+SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|KEY")
 
 
 class Secret(str):
@@ -52,10 +56,13 @@ class Settings:
 
     @property
     def secrets(self) -> list[str]:
-        """What the log filter masks: every ``DISCORD_*`` and ``SLACK_*`` value, the database
-        URL and, on its own, its password (as written in the URL and unquoted), which a
-        library or an error message may show without the rest of the URL."""
-        values = [*self.extra.values(), self.database_url]
+        """What the log filter masks: every token, secret, password or key among the
+        ``DISCORD_*`` and ``SLACK_*`` settings, the database URL and, on its own, its password
+        (as written in the URL and unquoted), which a library or an error message may show
+        without the rest of the URL. Ids, URLs and scopes stay readable: logs must still
+        say which server or endpoint a problem was about."""
+        values: list[str] = [value for name, value in self.extra.items() if SECRET_NAME.search(name)]
+        values.append(self.database_url)
         credentials = self.database_url.partition("://")[2].rpartition("@")[0]
         if ":" in credentials:
             password = credentials.split(":", 1)[1]

@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 CLOSE_INTERVAL_SECONDS = 5.0
 FINISH_HANDLING_SECONDS = 5.0
+# discord.py waits this long after the last server arrived before calling itself ready
+# (default 2 s). Servers arrive in one burst after READY; commands are served meanwhile,
+# and a server that comes later is still taken in, so waiting 2 s only delays start-up.
+GUILD_READY_SECONDS = 0.25
 # what the bot needs in a channel, and nothing more (no privileged intents either)
 BOT_PERMISSIONS = discord.Permissions(
     view_channel=True, send_messages=True, embed_links=True, read_message_history=True
@@ -299,6 +303,7 @@ def make_client(
     engine: QuizEngine, settings: DiscordSettings, **options: Any
 ) -> QuizClient | ShardedQuizClient:
     point_at(settings)
+    options.setdefault("guild_ready_timeout", GUILD_READY_SECONDS)
     if settings.shard_count:
         return ShardedQuizClient(engine, settings, **options)
     return QuizClient(engine, settings, **options)
