@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import pty
 import random
+import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +22,8 @@ from sqlalchemy import String, Text, func, select
 from bot.engine import LearnerRef, PlaceRef, QuestionCard, QuizEngine
 from bot.engine.model import FORGOTTEN_PLATFORM, FlagReason
 from bot.engine.questions import QuestionBank
-from bot.store import SqlStore
+from bot.store import Database, SqlStore
+from bot.store.migrate import upgrade
 from bot.store.tables import (
     attempts,
     departures,
@@ -29,6 +36,7 @@ from bot.store.tables import (
 )
 from tests.conftest import FakeClock
 from tests.helpers.recount import histogram_matches, recount
+from tests.test_cli import REPO, quizbot
 
 ANA = LearnerRef("slack", "UANA4711", "Ana Souza", "pt-BR")
 BIA = LearnerRef("slack", "UBIA0815", "Bia Lima", "en")
@@ -344,3 +352,78 @@ async def test_the_purge_loop_runs_the_engine_purge(engine: QuizEngine, clock: F
         loop.cancel()
     assert await engine.store.departed_workspaces() == []
     assert await engine.export_learner("slack", ANA.user_id) is None
+
+
+async def prepared_database(tmp_path: Path, bank: QuestionBank) -> None:
+    """The quizbot.db that ``quizbot`` finds in tmp_path: Ana and Bia answered two rounds."""
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'quizbot.db'}")
+    await upgrade(database)
+    store = SqlStore(database)
+    try:
+        engine = QuizEngine(store, bank, rng=random.Random(3))
+        for _ in range(2):
+            await play_round(engine, T1_C1, [(ANA, True), (BIA, False)])
+    finally:
+        await store.close()
+
+
+def database_text(tmp_path: Path) -> str:
+    with sqlite3.connect(tmp_path / "quizbot.db") as connection:
+        return str(
+            connection.execute("SELECT group_concat(user_id || display_name) FROM learners").fetchone()[0]
+        )
+
+
+async def test_operator_commands_export_and_forget(tmp_path: Path, bank: QuestionBank) -> None:
+    await prepared_database(tmp_path, bank)
+    ana = f"slack:{ANA.user_id}"
+    exported = quizbot("privacy", "export", ana, cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    data = json.loads(exported.stdout)
+    assert data["learner"]["display_name"] == "Ana Souza" and len(data["attempts"]) == 2
+    assert BIA.user_id not in exported.stdout and "Bia Lima" not in exported.stdout
+    to_file = quizbot("privacy", "export", ana, "-o", "ana.json", cwd=tmp_path)
+    assert to_file.returncode == 0 and "ana.json" in to_file.stderr
+    assert json.loads((tmp_path / "ana.json").read_text(encoding="utf-8"))["attempts"] == data["attempts"]
+
+    refused = quizbot("privacy", "forget", ana, cwd=tmp_path)  # no terminal to confirm on
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    assert "Ana Souza" in database_text(tmp_path)
+    forgot = quizbot("privacy", "forget", ana, "--yes", cwd=tmp_path)
+    assert forgot.returncode == 0, forgot.stderr
+    assert "2 answer(s) kept anonymous" in forgot.stdout
+    assert "Ana Souza" not in database_text(tmp_path) and ANA.user_id not in database_text(tmp_path)
+    again = quizbot("privacy", "forget", ana, "--yes", cwd=tmp_path)
+    assert again.returncode == 0 and "nothing is stored" in again.stdout
+    gone = quizbot("privacy", "export", ana, cwd=tmp_path)
+    assert gone.returncode == 1 and "nothing is stored" in gone.stderr and gone.stdout == ""
+    malformed = quizbot("privacy", "export", "UANA4711", cwd=tmp_path)
+    assert malformed.returncode == 2 and "PLATFORM:USER_ID" in malformed.stderr
+
+
+async def test_forget_asks_on_a_terminal(tmp_path: Path, bank: QuestionBank) -> None:
+    await prepared_database(tmp_path, bank)
+
+    def on_a_terminal(answer: str) -> tuple[int, str]:
+        leader, follower = pty.openpty()
+        environment = {**os.environ, "PYTHONPATH": str(REPO)}
+        environment.pop("QUIZBOT_DATABASE_URL", None)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "privacy", "forget", f"slack:{BIA.user_id}"],
+            stdin=follower,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            env=environment,
+            text=True,
+        )
+        os.close(follower)
+        os.write(leader, answer.encode() + b"\n")
+        out, _ = process.communicate(timeout=90)
+        os.close(leader)
+        return process.returncode, out
+
+    code, out = on_a_terminal("n")
+    assert code == 1 and "cannot be undone" in out and "Bia Lima" in database_text(tmp_path)
+    code, out = on_a_terminal("yes")
+    assert code == 0 and "forgot" in out and "Bia Lima" not in database_text(tmp_path)
