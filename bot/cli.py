@@ -418,7 +418,7 @@ def _person(text: str) -> tuple[str, str]:
 
 
 def cmd_privacy_export(args: argparse.Namespace) -> int:
-    import json
+    from bot.adapters.plaintext import personal_data
 
     platform, user_id = args.person
 
@@ -427,8 +427,7 @@ def cmd_privacy_export(args: argparse.Namespace) -> int:
         if data is None:
             print(f"quizbot: nothing is stored about {platform}:{user_id}", file=sys.stderr)
             return 1
-        text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
-        return _emit(text, args.output, f"what is stored about {platform}:{user_id}")
+        return _emit(personal_data(data), args.output, f"what is stored about {platform}:{user_id}")
 
     return _run(_with_app(args, action))
 
