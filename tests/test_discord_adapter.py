@@ -27,10 +27,11 @@ from bot.engine import PlaceRef, QuestionCard, QuizEngine
 from bot.engine.questions import QuestionBank
 from bot.store import Database, SqlStore
 from bot.store.migrate import upgrade
-from bot.store.tables import attempts, learners, rounds
+from bot.store.tables import attempts, rounds
 from tests.fakes.discord_server import EPHEMERAL, FakeDiscord, Perm, StoredMessage, pointed_at
 from tests.helpers.extreme import extreme_question
 from tests.helpers.health import health
+from tests.helpers.people import learner_text
 
 REPO = Path(__file__).resolve().parent.parent
 MESSAGES = r"/channels/\d+/messages"
@@ -821,12 +822,6 @@ async def answered_by(bot: Bot, *members: Any) -> int:
     return round_id
 
 
-async def learner_text(bot: Bot) -> str:
-    async with bot.store.db.read() as conn:
-        rows = (await conn.execute(select(learners.c.user_id, learners.c.display_name))).all()
-    return " ".join(f"{user_id} {name}" for user_id, name in rows)
-
-
 async def test_privacy_export_is_a_private_json_file(bot: Bot) -> None:
     member, other = bot.fake.member, bot.fake.add_member(bot.fake.guild.id, "carla", global_name="Carla")
     round_id = await answered_by(bot, member, other)
@@ -856,16 +851,16 @@ async def test_privacy_forget_asks_first_and_only_the_asker_can_confirm(bot: Bot
     assert confirm is not None and confirm.ephemeral
     (button,) = buttons(confirm)
     assert button["custom_id"] == f"quiz:forget:{member.user.id}"
-    assert "Bob" in await learner_text(bot)  # nothing happens before the confirmation
+    assert "Bob" in await learner_text(bot.store)  # nothing happens before the confirmation
 
     forged = await bot.fake.click(button["custom_id"], confirm.id, user_id=other.user.id)
     assert "someone else's request" in await followup_text(forged)
     assert (await forged.response()).ephemeral
-    assert "Bob" in await learner_text(bot)
+    assert "Bob" in await learner_text(bot.store)
 
     done = await bot.fake.click(button["custom_id"], confirm.id, user_id=member.user.id)
     assert "no longer stores your id" in await followup_text(done)
-    remaining = await learner_text(bot)
+    remaining = await learner_text(bot.store)
     assert "Bob" not in remaining and str(member.user.id) not in remaining and "Carla" in remaining
     assert await bot.attempts() == 2  # the round's tally keeps both answers
     reveal = await bot.engine.close(round_id)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import String, Text, func, select
+from sqlalchemy import func, select
 
 from bot.engine import LearnerRef, PlaceRef, QuestionCard, QuizEngine
 from bot.engine.model import FORGOTTEN_PLATFORM, FlagReason
@@ -28,13 +28,13 @@ from bot.store.tables import (
     attempts,
     departures,
     learners,
-    metadata,
     places,
     question_stats,
     rounds,
     standings,
 )
 from tests.conftest import FakeClock
+from tests.helpers.people import text_values
 from tests.helpers.recount import histogram_matches, recount
 from tests.test_cli import REPO, quizbot
 
@@ -68,19 +68,6 @@ async def play_round(
     if close:
         await engine.close(card.round_id)
     return card.round_id
-
-
-async def text_values(store: SqlStore) -> list[tuple[str, str, str]]:
-    """(table, column, value) of every text value in every table: what a search would find."""
-    found = []
-    async with store.db.read() as conn:
-        for table in metadata.sorted_tables:
-            columns = [c for c in table.columns if isinstance(c.type, String | Text)]
-            if not columns:
-                continue
-            for row in await conn.execute(select(*columns)):
-                found += [(table.name, c.name, v) for c, v in zip(columns, row, strict=True) if v]
-    return found
 
 
 async def tallies(store: SqlStore, round_ids: list[int]) -> tuple[Any, ...]:
