@@ -414,3 +414,47 @@ async def test_forget_asks_on_a_terminal(tmp_path: Path, bank: QuestionBank) -> 
     assert code == 1 and "cannot be undone" in out and "Bia Lima" in database_text(tmp_path)
     code, out = on_a_terminal("yes")
     assert code == 0 and "forgot" in out and "Bia Lima" not in database_text(tmp_path)
+
+
+async def test_a_learner_forgotten_by_another_process_plays_on_here(
+    engine: QuizEngine, store: SqlStore, database_url: str, bank: QuestionBank
+) -> None:
+    """The operator's ``quizbot privacy forget`` runs beside the bot: the bot's cached id for
+    the person names a deleted row. Their next answer, practice or report still works."""
+    await play_round(engine, T1_C1, [(ANA, True)])
+    assert await store.learner_id(ANA) is not None  # cached in the bot's process
+    operator = SqlStore(Database(database_url))
+    try:
+        assert (await QuizEngine(operator, bank).forget_learner("slack", ANA.user_id)).found
+    finally:
+        await operator.close()
+    card = await engine.ask(T1_C2)
+    assert isinstance(card, QuestionCard)
+    result = await engine.answer(card.round_id, ANA, await letters(engine, card.round_id, True), T1_C2)
+    assert type(result).__name__ == "FeedbackCard"
+    await engine.flag_round(ANA, card.round_id, FlagReason.WRONG, "again")
+    practice = await engine.start_session(ANA, T1_C1, size=1)
+    assert practice.round_id > card.round_id
+    assert [a.round_id for a in await store.learner_history(ANA)] == [card.round_id]
+    await assert_boards_match_a_recount(store)
+
+
+async def test_a_stale_cached_id_in_a_report_or_a_practice_is_looked_up_again(
+    engine: QuizEngine, store: SqlStore, database_url: str, bank: QuestionBank
+) -> None:
+    first = await play_round(engine, T1_C1, [(ANA, True)])
+    operator = SqlStore(Database(database_url))
+    try:
+        await QuizEngine(operator, bank).forget_learner("slack", ANA.user_id)
+    finally:
+        await operator.close()
+    await engine.flag_round(ANA, first, FlagReason.UNCLEAR)  # her cached id is stale here
+    operator = SqlStore(Database(database_url))
+    try:
+        await QuizEngine(operator, bank).forget_learner("slack", ANA.user_id)
+    finally:
+        await operator.close()
+    card = await engine.start_session(ANA, T1_C1, size=1)  # and stale again here
+    assert card.session_id is not None
+    data = await engine.export_learner("slack", ANA.user_id)
+    assert data is not None and len(data["sessions"]) == 1 and data["flags"] == []

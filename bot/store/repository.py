@@ -8,10 +8,9 @@ are cached so the click path does no lookups a cache can answer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeVar
 
@@ -391,12 +390,12 @@ class SqlStore:
             return list(await self._write_with_retry(batch))
         except Exception:
             # a cached learner id may name a row another process deleted (a person forgotten,
-            # a workspace purged): ask the database again on the next write
-            for answer in batch:
-                self._learner_ids.pop((answer.learner.platform, answer.learner.user_id))
-            if len(batch) == 1:
+            # a workspace purged): the one-by-one writes below ask the database again
+            cached = [self._learner_ids.pop((a.learner.platform, a.learner.user_id)) for a in batch]
+            if len(batch) == 1 and cached[0] is None:
                 raise
-            log.exception("a batch of %d answers failed; writing them one by one", len(batch))
+            if len(batch) > 1:
+                log.exception("a batch of %d answers failed; writing them one by one", len(batch))
         results: list[AnswerOutcome | Exception] = []
         for answer in batch:
             try:
@@ -465,15 +464,16 @@ class SqlStore:
                 fresh[key] = (row.id, stale[key].display_name, row.locale)
         return ids, fresh
 
-    @contextlib.contextmanager
-    def _uncached_on_error(self, learner: LearnerRef) -> Iterator[None]:
-        """A write that failed may have used a cached learner id whose row another process
-        deleted (the person was forgotten): the next try asks the database."""
+    async def _as_learner(self, learner: LearnerRef, write: Callable[[], Awaitable[T]]) -> T:
+        """Run a write that ensures the learner's row; if it failed with their id taken from
+        the cache, that row may have been deleted by another process (the person forgotten,
+        their workspace purged): try once more, asking the database."""
         try:
-            yield
-        except Exception:
-            self._learner_ids.pop((learner.platform, learner.user_id))
-            raise
+            return await write()
+        except IntegrityError:
+            if self._learner_ids.pop((learner.platform, learner.user_id)) is None:
+                raise
+            return await write()
 
     def _publish_learners(self, fresh: LearnerCache) -> None:
         for key, value in fresh.items():
@@ -747,7 +747,8 @@ class SqlStore:
         self, learner: LearnerRef, place: PlaceRef, task: str | None, size: int, scored: bool, now: datetime
     ) -> SessionRecord:
         place_id = await self._channel_id(place)
-        with self._uncached_on_error(learner):
+
+        async def write() -> tuple[int, int, LearnerCache]:
             async with self.db.write() as conn:
                 ids, fresh = await self._ensure_learners(conn, [learner], now)
                 learner_id = ids[(learner.platform, learner.user_id)]
@@ -765,6 +766,9 @@ class SqlStore:
                         .returning(sessions.c.id)
                     )
                 ).scalar_one()
+            return learner_id, session_id, fresh
+
+        learner_id, session_id, fresh = await self._as_learner(learner, write)
         self._publish_learners(fresh)
         return SessionRecord(session_id, learner_id, place, task, size, scored, now, None)
 
@@ -820,7 +824,8 @@ class SqlStore:
     ) -> None:
         """One open flag per learner and question: flagging again updates it. A round id
         that does not exist (a stale or forged button) is dropped, not an error."""
-        with self._uncached_on_error(learner):
+
+        async def write(round_id: int | None = round_id) -> LearnerCache:
             async with self.db.write() as conn:
                 ids, fresh = await self._ensure_learners(conn, [learner], now)
                 learner_id = ids[(learner.platform, learner.user_id)]
@@ -846,7 +851,9 @@ class SqlStore:
                         },
                     )
                 )
-        self._publish_learners(fresh)
+            return fresh
+
+        self._publish_learners(await self._as_learner(learner, write))
 
     async def flag_summaries(self, include_resolved: bool = False) -> list[FlagSummary]:
         query = select(question_flags).order_by(question_flags.c.question_id, question_flags.c.created_at)
