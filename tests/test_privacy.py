@@ -458,3 +458,29 @@ async def test_a_stale_cached_id_in_a_report_or_a_practice_is_looked_up_again(
     assert card.session_id is not None
     data = await engine.export_learner("slack", ANA.user_id)
     assert data is not None and len(data["sessions"]) == 1 and data["flags"] == []
+
+
+async def test_a_purge_while_another_workspace_answers(
+    engine: QuizEngine, store: SqlStore, clock: FakeClock
+) -> None:
+    crowd = [LearnerRef("slack", f"UT2CROWD{n:02d}", f"T2 {n}") for n in range(30)]
+    await play_round(engine, T1_C1, [(ANA, True), (BIA, True)])
+    await engine.record_departure("slack", "T1")
+    card = await engine.ask(T2_C9)
+    assert isinstance(card, QuestionCard)
+    right = await letters(engine, card.round_id, True)
+
+    async def answer(learner: LearnerRef) -> None:
+        await asyncio.sleep(random.random() / 50)
+        await engine.answer(card.round_id, learner, right, T2_C9)
+
+    results = await asyncio.gather(
+        *(answer(m) for m in crowd),
+        engine.purge_departed(clock.now + timedelta(days=31)),
+        return_exceptions=True,
+    )
+    assert not [r for r in results if isinstance(r, BaseException)]
+    assert [r.workspace for r in results[-1]] == ["T1"]  # type: ignore[union-attr]
+    assert await workspace_rows(store, "T1") == (0, 0)
+    assert await workspace_rows(store, "T2") == (1, 30)
+    await assert_boards_match_a_recount(store)
