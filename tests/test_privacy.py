@@ -12,9 +12,10 @@ import sqlite3
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Awaitable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import func, select
@@ -38,6 +39,7 @@ from tests.helpers.people import text_values
 from tests.helpers.recount import histogram_matches, recount
 from tests.test_cli import REPO, quizbot
 
+T = TypeVar("T")
 ANA = LearnerRef("slack", "UANA4711", "Ana Souza", "pt-BR")
 BIA = LearnerRef("slack", "UBIA0815", "Bia Lima", "en")
 T1_C1 = PlaceRef("slack", "T1", "C1")
@@ -194,22 +196,32 @@ async def test_forget_leaves_no_trace_and_keeps_tallies_and_boards(
     await assert_boards_match_a_recount(store)
 
 
-async def test_forget_while_answers_are_being_written(engine: QuizEngine, store: SqlStore) -> None:
-    crowd = [LearnerRef("slack", f"UCROWD{n:03d}", f"Crowd {n}") for n in range(40)]
-    warm = await play_round(engine, T1_C1, [(ANA, True), *((m, True) for m in crowd[:5])])
-    card = await engine.ask(T1_C1)
+async def crowd_answers(
+    engine: QuizEngine, place: PlaceRef, crowd: list[LearnerRef], alongside: Awaitable[T]
+) -> tuple[int, T]:
+    """A round in ``place`` that the crowd answers rightly, all at once with ``alongside``."""
+    card = await engine.ask(place)
     assert isinstance(card, QuestionCard)
     right = await letters(engine, card.round_id, True)
 
     async def answer(learner: LearnerRef) -> None:
         await asyncio.sleep(random.random() / 50)
-        await engine.answer(card.round_id, learner, right, T1_C1)
+        await engine.answer(card.round_id, learner, right, place)
 
-    results = await asyncio.gather(
-        *(answer(m) for m in crowd), engine.forget_learner("slack", ANA.user_id), return_exceptions=True
-    )
-    assert not [r for r in results if isinstance(r, BaseException)]
-    assert await count(store, attempts, attempts.c.round_id == card.round_id) == 40
+    async def beside() -> T:
+        await asyncio.sleep(random.random() / 100)
+        return await alongside
+
+    *answered, result = await asyncio.gather(*(answer(m) for m in crowd), beside(), return_exceptions=True)
+    assert not [r for r in (*answered, result) if isinstance(r, BaseException)]
+    return card.round_id, result  # type: ignore[return-value]
+
+
+async def test_forget_while_answers_are_being_written(engine: QuizEngine, store: SqlStore) -> None:
+    crowd = [LearnerRef("slack", f"UCROWD{n:03d}", f"Crowd {n}") for n in range(40)]
+    warm = await play_round(engine, T1_C1, [(ANA, True), *((m, True) for m in crowd[:5])])
+    round_id, _ = await crowd_answers(engine, T1_C1, crowd, engine.forget_learner("slack", ANA.user_id))
+    assert await count(store, attempts, attempts.c.round_id == round_id) == 40
     assert await count(store, attempts, attempts.c.round_id == warm) == 6
     await assert_boards_match_a_recount(store)
     async with store.db.read() as conn:
@@ -466,21 +478,10 @@ async def test_a_purge_while_another_workspace_answers(
     crowd = [LearnerRef("slack", f"UT2CROWD{n:02d}", f"T2 {n}") for n in range(30)]
     await play_round(engine, T1_C1, [(ANA, True), (BIA, True)])
     await engine.record_departure("slack", "T1")
-    card = await engine.ask(T2_C9)
-    assert isinstance(card, QuestionCard)
-    right = await letters(engine, card.round_id, True)
-
-    async def answer(learner: LearnerRef) -> None:
-        await asyncio.sleep(random.random() / 50)
-        await engine.answer(card.round_id, learner, right, T2_C9)
-
-    results = await asyncio.gather(
-        *(answer(m) for m in crowd),
-        engine.purge_departed(clock.now + timedelta(days=31)),
-        return_exceptions=True,
+    _, purged = await crowd_answers(
+        engine, T2_C9, crowd, engine.purge_departed(clock.now + timedelta(days=31))
     )
-    assert not [r for r in results if isinstance(r, BaseException)]
-    assert [r.workspace for r in results[-1]] == ["T1"]  # type: ignore[union-attr]
+    assert [r.workspace for r in purged] == ["T1"]
     assert await workspace_rows(store, "T1") == (0, 0)
     assert await workspace_rows(store, "T2") == (1, 30)
     await assert_boards_match_a_recount(store)
