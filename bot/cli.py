@@ -400,6 +400,60 @@ def cmd_db_export(args: argparse.Namespace) -> int:
     return _emit(text, args.output, f"{len(rows)} {args.table} row(s)")
 
 
+def _person(text: str) -> tuple[str, str]:
+    """``PLATFORM:USER_ID`` (``discord:123…``, ``slack:U0…``, ``terminal:NAME``) as a pair."""
+    platform, _, user_id = text.partition(":")
+    if not platform or not user_id:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected PLATFORM:USER_ID, e.g. discord:123456789")
+    return platform, user_id
+
+
+def cmd_privacy_export(args: argparse.Namespace) -> int:
+    from bot.adapters.plaintext import personal_data
+
+    platform, user_id = args.person
+
+    async def action(app: Any) -> int:
+        data = await app.engine.export_learner(platform, user_id)
+        if data is None:
+            print(f"quizbot: nothing is stored about {platform}:{user_id}", file=sys.stderr)
+            return 1
+        return _emit(personal_data(data), args.output, f"what is stored about {platform}:{user_id}")
+
+    return _run(_with_app(args, action))
+
+
+def cmd_privacy_forget(args: argparse.Namespace) -> int:
+    platform, user_id = args.person
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("quizbot: forgetting cannot be undone; confirm with --yes", file=sys.stderr)
+            return EXIT_USAGE
+        answer = input(
+            f"Forget {platform}:{user_id}? Their ids and names are erased from every table; "
+            "their answers stay, anonymous. This cannot be undone. [y/N] "
+        )
+        if answer.strip().lower() not in {"y", "yes"}:
+            print("nothing changed")
+            return 1
+
+    async def action(app: Any) -> int:
+        report = await app.engine.forget_learner(platform, user_id)
+        if not report.found:
+            print(f"nothing is stored about {platform}:{user_id}; nothing to forget")
+            return 0
+        print(
+            f"forgot {platform}:{user_id}: {report.attempts} answer(s) kept anonymous, "
+            f"{report.sessions} practice session(s), {report.flags} report(s), "
+            f"{report.standings} leaderboard row(s) removed and the boards recounted, "
+            f"{report.organiser_grants} organiser grant(s) removed, "
+            f"{report.schedules} daily schedule(s) no longer name them"
+        )
+        return 0
+
+    return _run(_with_app(args, action))
+
+
 def cmd_health(args: argparse.Namespace) -> int:
     from bot.health import check
     from bot.store.backup import sqlite_file
@@ -564,6 +618,43 @@ def build_parser() -> argparse.ArgumentParser:
     db_export.add_argument("--workspace", metavar="PLATFORM:ID", help="only this server or workspace")
     db_export.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     db_export.set_defaults(handler=cmd_db_export)
+
+    privacy = commands.add_parser(
+        "privacy",
+        help="what is stored about a person; erase it",
+        description="A person's right of access and erasure (LGPD/GDPR), for operators.",
+    )
+    privacy_commands = privacy.add_subparsers(dest="privacy_command", metavar="ACTION", required=True)
+    person_actions = {
+        "export": (
+            cmd_privacy_export,
+            "everything stored about one person, as JSON",
+            "Write everything stored about one person as JSON: their learner row, answers, "
+            "leaderboard rows, practice sessions, reports, organiser grants and daily schedules "
+            "they set. Nothing about anyone else; never a token. Exit 1 if nothing is stored.",
+        ),
+        "forget": (
+            cmd_privacy_forget,
+            "erase one person's ids and names everywhere",
+            "Erase one person: their platform id and name leave every table, their answers stay "
+            "anonymous (tallies and question statistics do not change) and the leaderboards are "
+            "recounted without them. Safe while the bot runs; cannot be undone.",
+        ),
+    }
+    person_parsers = {}
+    for name, (handler, summary, description) in person_actions.items():
+        person = privacy_commands.add_parser(name, help=summary, description=description)
+        person.add_argument(
+            "person", metavar="PLATFORM:USER_ID", type=_person, help="discord:ID, slack:ID or terminal:NAME"
+        )
+        person.set_defaults(handler=handler)
+        person_parsers[name] = person
+    person_parsers["export"].add_argument(
+        "-o", "--output", metavar="FILE", help="write here instead of standard output"
+    )
+    person_parsers["forget"].add_argument(
+        "--yes", action="store_true", help="do not ask (needed when not on a terminal)"
+    )
 
     questions = commands.add_parser(
         "questions", help="question bank tools", description="Question bank tools."

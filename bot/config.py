@@ -16,6 +16,7 @@ from urllib.parse import unquote
 
 SUPPORTED_LOCALES = ("en", "pt-BR")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///quizbot.db"
+MAX_RETENTION_DAYS = 3650
 
 
 class SettingsError(ValueError):
@@ -52,6 +53,7 @@ class Settings:
     log_format: str = "text"
     http_port: int = 3000
     daily_grace_minutes: int = 120
+    retention_days: int = 30  # how long a workspace's data is kept after the bot left it
     extra: Mapping[str, Secret] = field(default_factory=dict, repr=False)
 
     @property
@@ -175,6 +177,14 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
                 f"QUIZBOT_DAILY_GRACE_MINUTES must be a number of minutes from 0 to 1440, got {value!r}"
             )
         kwargs["daily_grace_minutes"] = int(value)
+    if merged.get("QUIZBOT_RETENTION_DAYS", "").strip():
+        value = merged["QUIZBOT_RETENTION_DAYS"].strip()
+        if not value.isdigit() or not 0 <= int(value) <= MAX_RETENTION_DAYS:
+            raise SettingsError(
+                "QUIZBOT_RETENTION_DAYS must be a whole number of days from 0 (delete at once) "
+                f"to {MAX_RETENTION_DAYS}, got {value!r}"
+            )
+        kwargs["retention_days"] = int(value)
     if merged.get("QUIZBOT_HTTP_PORT", "").strip():
         kwargs["http_port"] = _port(merged["QUIZBOT_HTTP_PORT"])
     secrets = {k: Secret(v) for k, v in merged.items() if k.startswith(("DISCORD_", "SLACK_"))}

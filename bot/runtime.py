@@ -49,6 +49,7 @@ async def open_app(settings: Settings, *, rng: random.Random | None = None) -> A
             rng=rng,
             default_locale=settings.locale,
             daily_grace=timedelta(minutes=settings.daily_grace_minutes),
+            retention=timedelta(days=settings.retention_days),
         )
         settle_memory()
         yield App(settings, bank, store, engine)

@@ -141,6 +141,10 @@ async def supervise(
         asyncio.create_task(keep_beating(app.store.db, health), name="heartbeat"),
         asyncio.create_task(drain_then_stop(), name="drain"),
     ]
+    if any(part.schedule for part in parts):  # background work: the scheduler's
+        from bot.adapters.background import purge_departed_forever
+
+        helpers.append(asyncio.create_task(purge_departed_forever(app.engine), name="retention"))
     tasks = {
         asyncio.create_task(
             _start(app, part, discord_settings, slack_settings, stop, partial(health.set, part.name)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import sqlite3
@@ -31,6 +32,7 @@ from tests.fakes.discord_server import EPHEMERAL, FakeDiscord, Perm, StoredMessa
 from tests.helpers.discord_reply import followup_text
 from tests.helpers.extreme import extreme_question
 from tests.helpers.health import health
+from tests.helpers.people import learner_text
 
 REPO = Path(__file__).resolve().parent.parent
 MESSAGES = r"/channels/\d+/messages"
@@ -116,7 +118,7 @@ async def test_login_and_command_sync(bot: Bot) -> None:
     commands = {c["name"]: c for c in bot.fake.registered_commands()}
     assert set(commands) == {"quiz", "quizadmin"}
     quiz = {o["name"]: o for o in commands["quiz"]["options"]}
-    assert set(quiz) == {"question", "practice", "leaderboard", "stats", "streaks", "help"}
+    assert set(quiz) == {"question", "practice", "leaderboard", "stats", "streaks", "privacy", "help"}
     admin = {o["name"] for o in commands["quizadmin"]["options"]}
     assert admin == {
         "close",
@@ -791,3 +793,85 @@ async def test_a_channel_the_bot_cannot_post_to_turns_its_schedule_off(bot: Bot)
 async def revealed_at(store: SqlStore, round_id: int) -> Any:
     async with store.db.read() as conn:
         return (await conn.execute(select(rounds.c.revealed_at).where(rounds.c.id == round_id))).scalar_one()
+
+
+async def answered_by(bot: Bot, *members: Any) -> int:
+    """A round posted by the admin and answered (rightly) by these members."""
+    message, round_id = await post_question(bot)
+    right = await right_letters(bot, round_id)
+    for member in members:
+        if len(buttons(message)) == 4:
+            click = await bot.fake.click(f"quiz:a:{round_id}:{right[0]}", message.id, user_id=member.user.id)
+        else:
+            click = await bot.fake.select(f"quiz:m:{round_id}", right, message.id, user_id=member.user.id)
+        assert "Correct!" in await followup_text(click)
+    return round_id
+
+
+async def test_privacy_export_is_a_private_json_file(bot: Bot) -> None:
+    member, other = bot.fake.member, bot.fake.add_member(bot.fake.guild.id, "carla", global_name="Carla")
+    round_id = await answered_by(bot, member, other)
+    record = await bot.fake.slash_command("quiz", {"action": "export"}, subcommand="privacy")
+    assert "Only you can see this" in await followup_text(record)
+    (message,) = record.followups
+    assert message.ephemeral
+    data = json.loads(message.files["quizbot-data.json"])
+    assert data["platform"] == "discord" and data["user_id"] == str(member.user.id)
+    assert data["learner"]["display_name"] == "Bob"
+    assert [a["round_id"] for a in data["attempts"]] == [round_id]
+    assert str(other.user.id) not in message.files["quizbot-data.json"].decode()
+    assert "Carla" not in message.files["quizbot-data.json"].decode()
+    stranger = bot.fake.add_member(bot.fake.guild.id, "dora")
+    nothing = await bot.fake.slash_command(
+        "quiz", {"action": "export"}, subcommand="privacy", user_id=stranger.user.id
+    )
+    assert "stores nothing about you" in await followup_text(nothing)
+
+
+async def test_privacy_forget_asks_first_and_only_the_asker_can_confirm(bot: Bot) -> None:
+    member, other = bot.fake.member, bot.fake.add_member(bot.fake.guild.id, "carla", global_name="Carla")
+    round_id = await answered_by(bot, member, other)
+    record = await bot.fake.slash_command("quiz", {"action": "forget"}, subcommand="privacy")
+    assert "cannot be undone" in await followup_text(record)
+    confirm = record.original
+    assert confirm is not None and confirm.ephemeral
+    (button,) = buttons(confirm)
+    assert button["custom_id"] == f"quiz:forget:{member.user.id}"
+    assert "Bob" in await learner_text(bot.store)  # nothing happens before the confirmation
+
+    forged = await bot.fake.click(button["custom_id"], confirm.id, user_id=other.user.id)
+    assert "someone else's request" in await followup_text(forged)
+    assert (await forged.response()).ephemeral
+    assert "Bob" in await learner_text(bot.store)
+
+    done = await bot.fake.click(button["custom_id"], confirm.id, user_id=member.user.id)
+    assert "no longer stores your id" in await followup_text(done)
+    remaining = await learner_text(bot.store)
+    assert "Bob" not in remaining and str(member.user.id) not in remaining and "Carla" in remaining
+    assert await bot.attempts() == 2  # the round's tally keeps both answers
+    reveal = await bot.engine.close(round_id)
+    assert reveal is not None and reveal.total_answers == 2 and reveal.right_names == ("Carla",)
+
+    stale = await bot.fake.click(button["custom_id"], confirm.id, user_id=member.user.id)
+    assert "nothing to erase" in await followup_text(stale)
+
+
+async def test_removal_from_a_server_records_a_departure_and_rejoining_cancels_it(bot: Bot) -> None:
+    guild = bot.fake.guild
+    await bot.fake.dispatch("GUILD_DELETE", {"id": str(guild.id), "unavailable": True}, guild_id=guild.id)
+    await asyncio.sleep(0.3)  # an outage is not a departure
+    assert await bot.engine.store.departed_workspaces() == []
+    await bot.fake.dispatch("GUILD_CREATE", bot.fake._guild_create(guild, 0), guild_id=guild.id)
+    await bot.fake.dispatch("GUILD_DELETE", {"id": str(guild.id)}, guild_id=guild.id)
+    for _ in range(50):
+        if await bot.engine.store.departed_workspaces():
+            break
+        await asyncio.sleep(0.05)
+    ((platform, workspace, _),) = await bot.engine.store.departed_workspaces()
+    assert (platform, workspace) == ("discord", str(guild.id))
+    await bot.fake.dispatch("GUILD_CREATE", bot.fake._guild_create(guild, 0), guild_id=guild.id)
+    for _ in range(50):
+        if not await bot.engine.store.departed_workspaces():
+            break
+        await asyncio.sleep(0.05)
+    assert await bot.engine.store.departed_workspaces() == []

@@ -28,6 +28,7 @@ from bot.store.migrate import upgrade
 from bot.store.tables import attempts, installations, rounds
 from tests.fakes.slack_server import FakeSlack, Message, SlackClientSim
 from tests.helpers.health import health
+from tests.helpers.people import learner_text
 from tests.helpers.slack_oauth import install as install_with_oauth
 from tests.helpers.slack_oauth import verify_url
 
@@ -770,3 +771,107 @@ async def test_a_channel_the_bot_cannot_post_to_turns_its_schedule_off(bot: Bot)
 def more_than(count: int, current: Callable[[], int]) -> Callable[[], bool]:
     """A wait condition bound to this loop turn's count."""
     return lambda: current() > count
+
+
+async def answered_round(bot: Bot, *users: str) -> int:
+    """A round posted by the admin and answered rightly by these users."""
+    message, round_id = await post_question(bot)
+    right = await right_letters(bot, round_id)
+    for user in users:
+        await answer(bot, message, round_id, user, right)
+        await bot.fake.wait_for(lambda user=user: "Correct" in bot.private_text(user), 5)  # type: ignore[misc]
+    return round_id
+
+
+async def test_privacy_export_comes_as_private_messages(bot: Bot) -> None:
+    member = bot.fake.member.id
+    carla = bot.fake.add_user("UCARLA", "carla").id
+    round_id = await answered_round(bot, member, carla)
+    await bot.sim.slash_command("privacy export", user=member)
+    await bot.fake.wait_for(lambda: "Only you can see this" in bot.private_text(member), 5)
+    (export,) = [m for m in bot.fake.ephemerals(bot.fake.channel.id, member) if "```" in m.text]
+    assert export.visible_to == member and not [m for m in bot.questions() if "```" in m.text]
+    data = json.loads(export.text.split("```")[1])
+    assert data["user_id"] == member and data["learner"]["display_name"] == "Bob"
+    assert [a["round_id"] for a in data["attempts"]] == [round_id]
+    assert carla not in export.text and "Carla" not in export.text
+    await bot.sim.slash_command("privacy export", user=bot.fake.add_user("UDORA", "dora").id)
+    await bot.fake.wait_for(lambda: "stores nothing about you" in bot.private_text("UDORA"), 5)
+    await bot.sim.slash_command("privacy", user=member)
+    await bot.fake.wait_for(lambda: "/quiz privacy forget" in bot.private_text(member), 5)
+
+
+def test_a_large_export_is_cut_into_messages_that_fit() -> None:
+    from bot.adapters.slack.blocks import EXPORT_MESSAGE_LIMIT, export_parts
+
+    text = json.dumps({"attempts": [{"n": n, "why": "a < b & c"} for n in range(2500)]}, indent=1)
+    parts = export_parts(text)
+    assert parts is not None and 1 < len(parts) <= 4
+    assert all(len(p) <= EXPORT_MESSAGE_LIMIT + 6 and p.startswith("```") for p in parts)
+    joined = "".join(p.strip("`") for p in parts)
+    assert json.loads(joined.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")) == json.loads(
+        text
+    )
+    assert export_parts(text * 3) is None  # more than four messages: the operator's command instead
+
+
+async def test_privacy_forget_asks_first_and_only_the_asker_can_confirm(bot: Bot) -> None:
+    member, carla = bot.fake.member.id, bot.fake.add_user("UCARLA", "carla").id
+    round_id = await answered_round(bot, member, carla)
+    await bot.sim.slash_command("privacy forget", user=member)
+    await bot.fake.wait_for(lambda: "quiz_privacy_forget" in bot.private_text(member), 5)
+    assert "UBOB" in await learner_text(bot.store)  # nothing happens before the confirmation
+    assert bot.adapter.quiz.people.peek("T1", member) is not None
+    stale = bot.fake.block_action_payload("quiz_privacy_forget", member, user=member)
+    forged = bot.fake.block_action_payload("quiz_privacy_forget", member, user=member)
+    forged["user"] = {"id": carla, "username": "carla", "team_id": "T1"}
+    from urllib.parse import urlencode
+
+    delivery = await bot.sim.send(
+        urlencode({"payload": json.dumps(forged)}), "application/x-www-form-urlencoded", forged
+    )
+    assert delivery.status == 200
+    await bot.fake.wait_for(lambda: "someone else's request" in bot.private_text(member), 5)
+    assert "UBOB" in await learner_text(bot.store)
+
+    await bot.sim.block_action("quiz_privacy_forget", member, user=member)
+    await bot.fake.wait_for(lambda: "no longer stores your id" in bot.private_text(member), 5)
+    names = await learner_text(bot.store)
+    assert "UBOB" not in names and "Bob" not in names and "UCARLA Carla" in names
+    assert bot.adapter.quiz.people.peek("T1", member) is None  # not even in memory
+    assert "quiz_privacy_forget" not in bot.private_text(member)  # the prompt was replaced
+    assert await bot.attempts() == 2
+    reveal = await bot.engine.close(round_id)
+    assert reveal is not None and reveal.total_answers == 2 and reveal.right_names == ("Carla",)
+
+    delivery = await bot.sim.send(
+        urlencode({"payload": json.dumps(stale)}), "application/x-www-form-urlencoded", stale
+    )
+    assert delivery.status == 200
+    await bot.fake.wait_for(lambda: "nothing to erase" in bot.private_text(member), 5)
+
+
+async def test_uninstall_records_a_departure_and_a_new_installation_cancels_it(
+    tmp_path: Path, bank: QuestionBank
+) -> None:
+    async with running(tmp_path, bank, oauth=True) as bot:
+        await install(bot)
+        await bot.sim.event({"type": "app_uninstalled"}, event_id="EvU1")
+        await eventually(lambda: _departed(bot, {("slack", "T1")}))
+        assert await installed_count(bot) == 0  # the tokens went at once
+        await bot.sim.event({"type": "app_uninstalled"}, event_id="EvU2")  # a repeat changes nothing
+        await install(bot)
+        await eventually(lambda: _departed(bot, set()))
+
+
+async def test_uninstall_of_a_single_workspace_app_records_a_departure(bot: Bot) -> None:
+    from bot.adapters.slack.runner import still_installed
+
+    await bot.sim.event({"type": "app_uninstalled"}, event_id="EvU3")
+    await eventually(lambda: _departed(bot, {("slack", "T1")}))
+    await still_installed(bot.adapter.app, bot.engine)  # what quizbot run does at start
+    assert await bot.engine.store.departed_workspaces() == []
+
+
+async def _departed(bot: Bot, expected: set[tuple[str, str]]) -> bool:
+    return {(p, w) for p, w, _ in await bot.engine.store.departed_workspaces()} == expected

@@ -1,5 +1,5 @@
-"""Background work every adapter runs: close due rounds, post daily questions, and let
-handlers finish when stopping.
+"""Background work every adapter runs: close due rounds, post daily questions, purge
+workspaces the bot left, and let handlers finish when stopping.
 
 One loop shape for all of them: do the work, log (never raise) what failed, wait, again.
 A failing item must not stop the items after it, nor the loop.
@@ -11,7 +11,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from bot.engine import QuizEngine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,6 +38,19 @@ async def finish(running: set[asyncio.Task[T]], timeout: float) -> None:  # noqa
     deadline = time.monotonic() + timeout
     while running and (left := deadline - time.monotonic()) > 0:
         await asyncio.wait(set(running), timeout=left)
+
+
+PURGE_INTERVAL_SECONDS = 3600.0
+
+
+async def purge_departed_forever(engine: QuizEngine, interval: float = PURGE_INTERVAL_SECONDS) -> None:
+    """Purge, every ``interval`` seconds, the workspaces whose retention period has passed
+    since the bot left them (each process may run it: a purge is claimed in the database)."""
+
+    async def purge() -> None:
+        await engine.purge_departed()
+
+    await repeat(interval, purge, "purging departed workspaces")
 
 
 class Backoff(Generic[T]):

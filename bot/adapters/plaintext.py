@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from bot.engine.cards import (
     AnswerRefused,
     FeedbackCard,
@@ -14,6 +17,13 @@ from bot.engine.cards import (
     StreaksCard,
 )
 from bot.i18n import t
+
+EXPORT_FILENAME = "quizbot-data.json"
+
+
+def personal_data(data: dict[str, Any]) -> str:
+    """A person's export (``QuizEngine.export_learner``) as the JSON every front end gives them."""
+    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
 
 def _percent(part: int, whole: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -28,6 +29,13 @@ class LruCache(Generic[K, V]):
 
     def pop(self, key: K) -> V | None:
         return self._items.pop(key, None)
+
+    def discard_if(self, doomed: Callable[[K, V], bool]) -> int:
+        """Drop every entry ``doomed`` says is stale (a workspace purged, a person forgotten)."""
+        keys = [key for key, value in self._items.items() if doomed(key, value)]
+        for key in keys:
+            del self._items[key]
+        return len(keys)
 
     def __len__(self) -> int:
         return len(self._items)

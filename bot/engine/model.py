@@ -56,6 +56,11 @@ def _escape(part: str) -> str:
     return part.replace("%", "%25").replace(":", "%3A")
 
 
+# The platform of the learner row a forgotten person's attempts are moved to: it has no
+# platform id (a random one), no name and no locale, so tallies stay and nobody is named.
+FORGOTTEN_PLATFORM = "forgotten"
+
+
 @dataclass(frozen=True)
 class LearnerRef:
     """A person on a platform. ``locale`` is their client's language, when known."""
@@ -119,6 +124,7 @@ class AttemptRecord:
     chosen_keys: tuple[str, ...]
     correct: bool
     answered_at: datetime
+    anonymous: bool = False  # the learner asked to be forgotten: counted, never named
 
 
 @dataclass(frozen=True)
@@ -176,3 +182,27 @@ class BoardSnapshot:
     above_viewer: int  # learners with more points than the viewer
     at_least_last: int  # learners with at least the last shown score (ties at the cut)
     total: int  # learners on the board
+
+
+@dataclass(frozen=True)
+class ForgetReport:
+    """What forgetting one person changed; ``found`` is False when nothing was held."""
+
+    found: bool
+    attempts: int = 0  # kept, anonymous, off every leaderboard
+    sessions: int = 0
+    flags: int = 0
+    standings: int = 0  # leaderboard rows removed (the boards are recounted)
+    organiser_grants: int = 0
+    schedules: int = 0  # daily schedules they had set, which no longer name them
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """What purging a departed workspace removed."""
+
+    platform: str
+    workspace: str
+    rounds: int
+    attempts: int
+    learners: int

@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.engine.daily import DailyClaim, DailySchedule
 from bot.engine.model import (
@@ -19,9 +19,11 @@ from bot.engine.model import (
     BoardSnapshot,
     FlagReason,
     FlagSummary,
+    ForgetReport,
     LearnerRef,
     PlaceRef,
     PlaceSettings,
+    PurgeReport,
     RoundKind,
     RoundRecord,
     Scope,
@@ -195,6 +197,26 @@ class QuizStore(Protocol):
         workspaces: set[tuple[str, str]],
         boards_of: Callable[[ScoredAttempt], Iterable[tuple[str, str]]],
     ) -> None: ...
+
+    async def learner_data(self, platform: str, user_id: str) -> dict[str, Any] | None: ...
+
+    async def forget_learner(
+        self,
+        platform: str,
+        user_id: str,
+        now: datetime,
+        boards_of: Callable[[ScoredAttempt], Iterable[tuple[str, str]]],
+    ) -> ForgetReport: ...
+
+    async def record_departure(self, platform: str, workspace: str, now: datetime) -> None: ...
+
+    async def cancel_departure(self, platform: str, workspace: str) -> bool: ...
+
+    async def departed_workspaces(self) -> list[tuple[str, str, datetime]]: ...
+
+    async def purge_workspace(
+        self, platform: str, workspace: str, departed_before: datetime
+    ) -> PurgeReport | None: ...
 
 
 def seeded_rng(seed: int | None = None) -> random.Random:

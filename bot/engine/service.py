@@ -50,10 +50,12 @@ from bot.engine.model import (
     FeedbackMode,
     FlagReason,
     FlagSummary,
+    ForgetReport,
     LearnerRef,
     Period,
     PlaceRef,
     PlaceSettings,
+    PurgeReport,
     RoundKind,
     RoundRecord,
     Scope,
@@ -77,6 +79,7 @@ MAX_TOP = 50
 MAX_SESSION = 100
 TASKS = ("3.1", "3.2", "3.3", "3.4")
 STALE_CLAIM = timedelta(minutes=2)
+DEFAULT_RETENTION = timedelta(days=30)
 TOP_STREAKS_IN_REVEAL = 3  # a claim with no round after this: its process died
 
 
@@ -155,6 +158,7 @@ class QuizEngine:
         default_locale: str = "en",
         reveal_names: int = 10,
         daily_grace: timedelta = DEFAULT_GRACE,
+        retention: timedelta = DEFAULT_RETENTION,
     ) -> None:
         self.store = store
         self.bank = bank
@@ -163,6 +167,7 @@ class QuizEngine:
         self.default_locale = default_locale
         self.reveal_names = reveal_names
         self.daily_grace = daily_grace
+        self.retention = retention  # how long a departed workspace's data is kept
         self._settings: dict[str, tuple[PlaceSettings, datetime]] = {}
         self._rounds: LruCache[int, RoundRecord] = LruCache(20_000)
         self._loading: dict[object, asyncio.Future[Any]] = {}
@@ -492,7 +497,11 @@ class QuizEngine:
         picks: Counter[str] = Counter()
         for attempt in attempts:
             picks.update(attempt.chosen_keys)
-        right = [a.display_name for a in sorted(attempts, key=lambda a: a.answered_at) if a.correct]
+        right = [  # a forgotten person still counts in the tally, never by name
+            a.display_name
+            for a in sorted(attempts, key=lambda a: a.answered_at)
+            if a.correct and not a.anonymous
+        ]
         shown_right = tuple(right[: self.reveal_names])
         return RevealCard(
             round_id=round_.id,
@@ -884,6 +893,63 @@ class QuizEngine:
         workspaces = await self.store.apply_regrade(question_id, changes, boards_of_attempt)
         now_correct = sum(frozenset(keys) == question.answer for _, keys, _ in attempts)
         return RegradeReport(question_id, len(attempts), len(changes), now_correct, tuple(sorted(workspaces)))
+
+    # -- privacy: a person's data, forgetting them, workspaces the bot left ----------
+
+    async def export_learner(self, platform: str, user_id: str) -> dict[str, Any] | None:
+        """Everything held about one person (their right of access), JSON-able: their
+        learner row, attempts, standings, sessions, reports, organiser grants and daily
+        schedules they set. Nothing of anyone else, never a token. None if nothing is held."""
+        data = await self.store.learner_data(platform, user_id)
+        return {"exported_at": self.clock().isoformat(), **data} if data is not None else None
+
+    async def forget_learner(self, platform: str, user_id: str) -> ForgetReport:
+        """Erase one person: their ids and names leave every table. Their attempts stay,
+        anonymous and off the leaderboards, so tallies and question statistics do not move;
+        the boards they were on are recounted. Safe while answers are written; idempotent
+        (a second call finds nothing: ``found`` is False)."""
+        return await self.store.forget_learner(platform, user_id, self.clock(), boards_of_attempt)
+
+    async def record_departure(self, platform: str, workspace: str) -> list[PurgeReport]:
+        """The bot was removed from a workspace: its data goes once ``retention`` has passed
+        (at once when the retention is zero, whose purge reports are returned)."""
+        await self.store.record_departure(platform, workspace, self.clock())
+        self._drop_workspace(platform, workspace)
+        log.info("left %s:%s; its data is purged after %s", platform, workspace, self.retention)
+        return await self.purge_departed() if self.retention <= timedelta(0) else []
+
+    async def cancel_departure(self, platform: str, workspace: str) -> bool:
+        """The bot is back in the workspace before its purge: keep everything."""
+        cancelled = await self.store.cancel_departure(platform, workspace)
+        if cancelled:
+            log.info("back in %s:%s; its data is kept", platform, workspace)
+        return cancelled
+
+    async def purge_departed(self, now: datetime | None = None) -> list[PurgeReport]:
+        """Purge every workspace that left at least ``retention`` before ``now``."""
+        cutoff = (now or self.clock()) - self.retention
+        reports = []
+        for platform, workspace, departed_at in await self.store.departed_workspaces():
+            if departed_at > cutoff:
+                continue
+            report = await self.store.purge_workspace(platform, workspace, cutoff)
+            if report is not None:
+                self._drop_workspace(platform, workspace)
+                log.info(
+                    "purged %s:%s (left %s): %d round(s), %d attempt(s), %d learner(s)",
+                    platform,
+                    workspace,
+                    departed_at.date(),
+                    report.rounds,
+                    report.attempts,
+                    report.learners,
+                )
+                reports.append(report)
+        return reports
+
+    def _drop_workspace(self, platform: str, workspace: str) -> None:
+        self._settings.pop(PlaceRef(platform, workspace, "").workspace_scope, None)
+        self._rounds.discard_if(lambda _, r: (r.place.platform, r.place.workspace) == (platform, workspace))
 
     async def stats(self, learner: LearnerRef, place: PlaceRef | None = None) -> StatsCard:
         """A learner's own record across every place and practice session."""

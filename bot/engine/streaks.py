@@ -32,6 +32,8 @@ def streaks(history: Sequence[tuple[str, int, bool]], attempts: Iterable[Attempt
     answers: dict[int, dict[int, bool]] = defaultdict(dict)
     names: dict[int, str] = {}
     for attempt in attempts:
+        if attempt.anonymous:  # a forgotten person: never named, so no streak to show
+            continue
         answers[attempt.learner_id][attempt.round_id] = attempt.correct
         names[attempt.learner_id] = attempt.display_name
     result = []

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Row, and_, bindparam, case, delete, func, or_, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,15 +22,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.engine.daily import DailyClaim, DailySchedule
 from bot.engine.lru import LruCache
 from bot.engine.model import (
+    FORGOTTEN_PLATFORM,
     AnswerWrite,
     AttemptRecord,
     BoardSnapshot,
     FeedbackMode,
     FlagReason,
     FlagSummary,
+    ForgetReport,
     LearnerRef,
     PlaceRef,
     PlaceSettings,
+    PurgeReport,
     RoundKind,
     RoundRecord,
     Scope,
@@ -40,6 +43,7 @@ from bot.engine.model import (
 )
 from bot.engine.periods import boards_for
 from bot.engine.ports import AnswerOutcome, OpenOutcome
+from bot.store import privacy
 from bot.store.answer_writer import AnswerWriter
 from bot.store.bulk import BulkWriter
 from bot.store.database import Database
@@ -47,6 +51,7 @@ from bot.store.tables import (
     attempts,
     daily_posts,
     daily_schedules,
+    departures,
     installations,
     learners,
     oauth_states,
@@ -61,6 +66,7 @@ from bot.store.tables import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SETTING_COLUMNS = {
     "locale": "locale",
@@ -383,9 +389,13 @@ class SqlStore:
         try:
             return list(await self._write_with_retry(batch))
         except Exception:
-            if len(batch) == 1:
+            # a cached learner id may name a row another process deleted (a person forgotten,
+            # a workspace purged): the one-by-one writes below ask the database again
+            cached = [self._learner_ids.pop((a.learner.platform, a.learner.user_id)) for a in batch]
+            if len(batch) == 1 and cached[0] is None:
                 raise
-            log.exception("a batch of %d answers failed; writing them one by one", len(batch))
+            if len(batch) > 1:
+                log.exception("a batch of %d answers failed; writing them one by one", len(batch))
         results: list[AnswerOutcome | Exception] = []
         for answer in batch:
             try:
@@ -453,6 +463,17 @@ class SqlStore:
                 ids[key] = row.id
                 fresh[key] = (row.id, stale[key].display_name, row.locale)
         return ids, fresh
+
+    async def _as_learner(self, learner: LearnerRef, write: Callable[[], Awaitable[T]]) -> T:
+        """Run a write that ensures the learner's row; if it failed with their id taken from
+        the cache, that row may have been deleted by another process (the person forgotten,
+        their workspace purged): try once more, asking the database."""
+        try:
+            return await write()
+        except IntegrityError:
+            if self._learner_ids.pop((learner.platform, learner.user_id)) is None:
+                raise
+            return await write()
 
     def _publish_learners(self, fresh: LearnerCache) -> None:
         for key, value in fresh.items():
@@ -619,7 +640,7 @@ class SqlStore:
 
     async def _attempts(self, conn: AsyncConnection, *where: Any) -> list[AttemptRecord]:
         query = (
-            select(attempts, learners.c.display_name)
+            select(attempts, learners.c.display_name, learners.c.platform)
             .join(learners, learners.c.id == attempts.c.learner_id)
             .where(*where)
             .order_by(attempts.c.answered_at, attempts.c.id)
@@ -633,6 +654,7 @@ class SqlStore:
                 chosen_keys=tuple(row.chosen_keys.split(",")),
                 correct=row.correct,
                 answered_at=row.answered_at,
+                anonymous=row.platform == FORGOTTEN_PLATFORM,
             )
             for row in await conn.execute(query)
         ]
@@ -725,23 +747,28 @@ class SqlStore:
         self, learner: LearnerRef, place: PlaceRef, task: str | None, size: int, scored: bool, now: datetime
     ) -> SessionRecord:
         place_id = await self._channel_id(place)
-        async with self.db.write() as conn:
-            ids, fresh = await self._ensure_learners(conn, [learner], now)
-            learner_id = ids[(learner.platform, learner.user_id)]
-            session_id = (
-                await conn.execute(
-                    sessions.insert()
-                    .values(
-                        learner_id=learner_id,
-                        place_id=place_id,
-                        task=task,
-                        size=size,
-                        scored=scored,
-                        started_at=now,
+
+        async def write() -> tuple[int, int, LearnerCache]:
+            async with self.db.write() as conn:
+                ids, fresh = await self._ensure_learners(conn, [learner], now)
+                learner_id = ids[(learner.platform, learner.user_id)]
+                session_id = (
+                    await conn.execute(
+                        sessions.insert()
+                        .values(
+                            learner_id=learner_id,
+                            place_id=place_id,
+                            task=task,
+                            size=size,
+                            scored=scored,
+                            started_at=now,
+                        )
+                        .returning(sessions.c.id)
                     )
-                    .returning(sessions.c.id)
-                )
-            ).scalar_one()
+                ).scalar_one()
+            return learner_id, session_id, fresh
+
+        learner_id, session_id, fresh = await self._as_learner(learner, write)
         self._publish_learners(fresh)
         return SessionRecord(session_id, learner_id, place, task, size, scored, now, None)
 
@@ -797,32 +824,36 @@ class SqlStore:
     ) -> None:
         """One open flag per learner and question: flagging again updates it. A round id
         that does not exist (a stale or forged button) is dropped, not an error."""
-        async with self.db.write() as conn:
-            ids, fresh = await self._ensure_learners(conn, [learner], now)
-            learner_id = ids[(learner.platform, learner.user_id)]
-            if round_id is not None:
-                found = await conn.execute(select(rounds.c.id).where(rounds.c.id == round_id))
-                round_id = found.scalar()
-            insert = self._insert(question_flags).values(
-                question_id=question_id,
-                learner_id=learner_id,
-                round_id=round_id,
-                reason=str(reason),
-                comment=comment,
-                created_at=now,
-            )
-            await conn.execute(
-                insert.on_conflict_do_update(
-                    index_elements=["question_id", "learner_id"],
-                    index_where=question_flags.c.resolved_at.is_(None),
-                    set_={
-                        "reason": insert.excluded.reason,
-                        "comment": insert.excluded.comment,
-                        "created_at": insert.excluded.created_at,
-                    },
+
+        async def write(round_id: int | None = round_id) -> LearnerCache:
+            async with self.db.write() as conn:
+                ids, fresh = await self._ensure_learners(conn, [learner], now)
+                learner_id = ids[(learner.platform, learner.user_id)]
+                if round_id is not None:
+                    found = await conn.execute(select(rounds.c.id).where(rounds.c.id == round_id))
+                    round_id = found.scalar()
+                insert = self._insert(question_flags).values(
+                    question_id=question_id,
+                    learner_id=learner_id,
+                    round_id=round_id,
+                    reason=str(reason),
+                    comment=comment,
+                    created_at=now,
                 )
-            )
-        self._publish_learners(fresh)
+                await conn.execute(
+                    insert.on_conflict_do_update(
+                        index_elements=["question_id", "learner_id"],
+                        index_where=question_flags.c.resolved_at.is_(None),
+                        set_={
+                            "reason": insert.excluded.reason,
+                            "comment": insert.excluded.comment,
+                            "created_at": insert.excluded.created_at,
+                        },
+                    )
+                )
+            return fresh
+
+        self._publish_learners(await self._as_learner(learner, write))
 
     async def flag_summaries(self, include_resolved: bool = False) -> list[FlagSummary]:
         query = select(question_flags).order_by(question_flags.c.question_id, question_flags.c.created_at)
@@ -881,10 +912,17 @@ class SqlStore:
         boards_of: Callable[[ScoredAttempt], Iterable[tuple[str, str]]],
     ) -> set[str]:
         """Re-mark attempts and rebuild every board they touch, in one transaction."""
+        return await self._write_retrying(
+            lambda conn: self._apply_regrade_in(conn, question_id, changes, boards_of)
+        )
+
+    async def _write_retrying(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """One write transaction, tried again after a deadlock or serialization failure
+        (PostgreSQL may pick it as the victim against an answer batch)."""
         for attempt_number in range(5):
             try:
                 async with self.db.write() as conn:
-                    return await self._apply_regrade_in(conn, question_id, changes, boards_of)
+                    return await work(conn)
             except DBAPIError as error:
                 if not _is_retryable(error) or attempt_number == 4:
                     raise
@@ -928,6 +966,102 @@ class SqlStore:
         workspaces = {(r.platform, r.workspace_id) for r in await conn.execute(workspaces_query)}
         await self._rebuild_boards_in(conn, workspaces, boards_of)
         return {PlaceRef(p, w, "").workspace_scope for p, w in workspaces}
+
+    # -- privacy: what is held about a person, forgetting them, departed workspaces -----
+
+    async def _lock_people(self, conn: AsyncConnection, *, rounds_too: bool = False) -> None:
+        """The regrade's board locks, with the person tables taken first in the order an
+        answer batch takes them (rounds, learners, attempts, then the boards)."""
+        if not self.db.is_sqlite:
+            if rounds_too:  # rows are deleted: hold answer batches back before they lock any
+                await conn.execute(text("LOCK TABLE rounds IN EXCLUSIVE MODE"))
+            await conn.execute(text("LOCK TABLE learners, attempts IN SHARE ROW EXCLUSIVE MODE"))
+        await self._lock_boards(conn)
+
+    async def learner_data(self, platform: str, user_id: str) -> dict[str, Any] | None:
+        async with self.db.read() as conn:
+            return await privacy.learner_data(conn, platform, user_id)
+
+    async def forget_learner(
+        self,
+        platform: str,
+        user_id: str,
+        now: datetime,
+        boards_of: Callable[[ScoredAttempt], Iterable[tuple[str, str]]],
+    ) -> ForgetReport:
+        """Remove the person's ids and names from every table in one transaction, and
+        recount the boards they were on."""
+        key = (platform, user_id)
+
+        async def forget(conn: AsyncConnection) -> ForgetReport:
+            await self._lock_people(conn)
+            report, workspaces = await privacy.forget_rows(conn, platform, user_id, now)
+            await self._rebuild_boards_in(conn, workspaces, boards_of)
+            self._learner_ids.pop(key)  # a batch writing after this commit must look them up
+            return report
+
+        self._learner_ids.pop(key)
+        report = await self._write_retrying(forget)
+        self._learner_ids.pop(key)
+        return report
+
+    async def record_departure(self, platform: str, workspace: str, now: datetime) -> None:
+        """The bot left a workspace; a repeated event keeps the first time."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                self._insert(departures)
+                .values(platform=platform, workspace_id=workspace, departed_at=now)
+                .on_conflict_do_nothing(index_elements=["platform", "workspace_id"])
+            )
+        self._drop_workspace(platform, workspace)
+
+    async def cancel_departure(self, platform: str, workspace: str) -> bool:
+        """The bot is back (rejoined, reinstalled): nothing will be purged. True if it had left."""
+        where = and_(departures.c.platform == platform, departures.c.workspace_id == workspace)
+        async with self.db.read() as conn:  # every start sees every server: read before writing
+            if (await conn.execute(select(departures.c.platform).where(where))).first() is None:
+                return False
+        async with self.db.write() as conn:
+            return bool((await conn.execute(delete(departures).where(where))).rowcount)
+
+    async def departed_workspaces(self) -> list[tuple[str, str, datetime]]:
+        query = select(departures).order_by(departures.c.departed_at)
+        async with self.db.read() as conn:
+            return [(r.platform, r.workspace_id, r.departed_at) for r in await conn.execute(query)]
+
+    async def purge_workspace(
+        self, platform: str, workspace: str, departed_before: datetime
+    ) -> PurgeReport | None:
+        """Delete everything of a workspace that left before ``departed_before``; None if it
+        did not (it came back, or another process purged it already)."""
+
+        async def purge(conn: AsyncConnection) -> tuple[PurgeReport, list[tuple[str, str]]] | None:
+            await self._lock_people(conn, rounds_too=True)
+            due = await conn.execute(
+                delete(departures)
+                .where(
+                    departures.c.platform == platform,
+                    departures.c.workspace_id == workspace,
+                    departures.c.departed_at <= departed_before,
+                )
+                .returning(departures.c.platform)
+            )
+            if due.first() is None:
+                return None
+            return await privacy.purge_rows(conn, platform, workspace, _in_scopes)
+
+        done = await self._write_retrying(purge)
+        if done is None:
+            return None
+        report, gone = done
+        self._drop_workspace(platform, workspace)
+        for key in gone:
+            self._learner_ids.pop(key)
+        return report
+
+    def _drop_workspace(self, platform: str, workspace: str) -> None:
+        """Forget cached place ids of a workspace: its rows may be deleted, here or elsewhere."""
+        self._place_ids.discard_if(lambda key, _: key[0] == platform and key[1] == workspace)
 
     async def rebuild_boards(
         self,

@@ -285,3 +285,13 @@ heartbeats = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("beat_at", UTCDateTime, nullable=False),
 )
+
+# A workspace the bot left (Discord server removed it, Slack app uninstalled): its data is
+# purged once the retention period has passed since ``departed_at``; rejoining deletes the row.
+departures = Table(
+    "departures",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("workspace_id", String(64), primary_key=True),
+    Column("departed_at", UTCDateTime, nullable=False),
+)

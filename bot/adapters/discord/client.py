@@ -124,6 +124,18 @@ class QuizClientMixin:
     async def on_disconnect(self) -> None:
         self.on_connection(False)
 
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """Removed from a server (an outage is ``on_guild_unavailable``, not this): its data
+        is purged once the retention period has passed, unless the bot is added back."""
+        await self.engine.record_departure("discord", str(guild.id))
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.engine.cancel_departure("discord", str(guild.id))
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        # also at every start: a server that removed and re-added the bot while it was down
+        await self.engine.cancel_departure("discord", str(guild.id))
+
     async def close(self) -> None:
         for task in (self._closer, self._daily):
             if task is not None:

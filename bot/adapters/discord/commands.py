@@ -7,6 +7,7 @@ subcommand still applies, since server admins can change who sees a command.
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import Any
 
@@ -16,7 +17,7 @@ from discord.app_commands import Choice
 from discord.app_commands import locale_str as _
 
 from bot.adapters.discord import interactions, render
-from bot.adapters.discord.components import ResetButton
+from bot.adapters.discord.components import ForgetButton, ResetButton
 from bot.adapters.discord.interactions import (
     apologise,
     defer_private,
@@ -29,6 +30,7 @@ from bot.adapters.discord.interactions import (
     reply_private,
     send_private,
 )
+from bot.adapters.plaintext import EXPORT_FILENAME, personal_data
 from bot.engine import FeedbackMode, Period, PlaceRef, RoundBusy, Scope
 from bot.engine.daily import DAY_NAMES, next_post_after
 from bot.engine.service import EngineError, SettingRejected
@@ -162,6 +164,31 @@ class Quiz(app_commands.Group):
     async def streaks(self, interaction: discord.Interaction) -> None:
         work = engine_of(interaction).streaks(place_of(interaction), learner_of(interaction))
         await reply_private(interaction, work, lambda card: {"embed": render.streaks_embed(card)})
+
+    @app_commands.command(
+        name="privacy", description=_("What the bot stores about you: export it or erase it")
+    )
+    @app_commands.describe(action=_("Export your data, or erase it"))
+    @app_commands.choices(
+        action=[
+            Choice(name=_("Export my data (a JSON file)"), value="export"),
+            Choice(name=_("Erase my data"), value="forget"),
+        ]
+    )
+    async def privacy(self, interaction: discord.Interaction, action: Choice[str]) -> None:
+        locale = locale_of(interaction)
+        if action.value == "forget":  # nothing is read yet: ask first
+            view = discord.ui.View(timeout=None)
+            view.add_item(ForgetButton(interaction.user.id, t(locale, "privacy.forget.button")))
+            await send_private(interaction, content=t(locale, "privacy.forget.confirm"), view=view)
+            return
+        await defer_private(interaction)
+        data = await engine_of(interaction).export_learner("discord", str(interaction.user.id))
+        if data is None:
+            await send_private(interaction, content=t(locale, "privacy.export.none"))
+            return
+        attachment = discord.File(io.BytesIO(personal_data(data).encode()), filename=EXPORT_FILENAME)
+        await send_private(interaction, content=t(locale, "privacy.export.ready"), file=attachment)
 
     @app_commands.command(name="help", description=_("How to use the quiz"))
     async def help(self, interaction: discord.Interaction) -> None:

@@ -140,7 +140,33 @@ class ResetButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"qu
         await interactions.confirm_reset(interaction, self.season)
 
 
-DYNAMIC_ITEMS = (AnswerButton, AnswerSelect, NextButton, ReportButton, ResetButton)
+class ForgetButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"quiz:forget:(?P<user>\d{1,20})"
+):
+    """The confirmation of /quiz privacy forget; carries who asked, so only they can confirm
+    (the message is private, but a custom id can be forged)."""
+
+    def __init__(self, user_id: int, label: str = "Erase my data") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label, style=discord.ButtonStyle.danger, custom_id=f"quiz:forget:{user_id}"
+            )
+        )
+        self.user_id = user_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> ForgetButton:
+        return cls(int(match["user"]), getattr(item, "label", None) or "Erase my data")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        from bot.adapters.discord import interactions  # the handlers import this module
+
+        await interactions.confirm_forget(interaction, self.user_id)
+
+
+DYNAMIC_ITEMS = (AnswerButton, AnswerSelect, NextButton, ReportButton, ResetButton, ForgetButton)
 
 
 class ReportModal(discord.ui.Modal):

@@ -208,3 +208,18 @@ async def confirm_reset(interaction: discord.Interaction, season: int) -> None:
         return
     settings = await engine_of(interaction).reset_season(place_of(interaction), from_season=season)
     await send_private(interaction, content=t(locale, "discord.reset.done", season=settings.season))
+
+
+@guarded
+async def confirm_forget(interaction: discord.Interaction, user_id: int) -> None:
+    """Erase the member who asked; anyone else's click (a forged id) changes nothing."""
+    locale = locale_of(interaction)
+    if interaction.user.id != user_id:
+        await send_private(
+            interaction, content=t(locale, "privacy.forget.not_yours", command="/quiz privacy")
+        )
+        return
+    await defer_private(interaction)
+    report = await engine_of(interaction).forget_learner("discord", str(user_id))
+    key = "privacy.forget.done" if report.found else "privacy.forget.nothing"
+    await send_private(interaction, content=t(locale, key))

@@ -27,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.adapters.background import Backoff, each, finish, repeat
+from bot.adapters.plaintext import personal_data
 from bot.adapters.slack import blocks
 from bot.adapters.slack.people import People, Person
 from bot.adapters.slack.settings import SlackSettings
@@ -324,6 +325,8 @@ class SlackQuiz:
         elif sub == "stats":
             stats = await self.engine.stats(learner, place)
             await private(t(locale, "stats.title", name=learner.display_name), blocks.stats_blocks(stats))
+        elif sub == "privacy":
+            await self.cmd_privacy(user, args, locale, private)
         elif sub == "admin":  # re-read the admin flag: it may have changed within the hour
             person = await self.people.get(client, team, user, fresh=True)
             await self.cmd_admin(place, person, args, locale, private)
@@ -364,6 +367,31 @@ class SlackQuiz:
             await private(t(locale, key, bot="quizbot"))
             return
         await private(t(locale, "slack.posted"))
+
+    async def cmd_privacy(
+        self, user: str, args: list[str], locale: str, private: Callable[..., Awaitable[None]]
+    ) -> None:
+        """A learner's own data. Files cannot be ephemeral on Slack, and a DM upload would
+        need the files:write scope (every workspace approving the app again): the export
+        comes as private messages instead, JSON in code blocks, seen by the asker only."""
+        action = args[0].lower() if args else ""
+        if action == "forget":  # nothing is read yet: ask first
+            await private(t(locale, "privacy.forget.confirm"), blocks.forget_blocks(user, locale))
+            return
+        if action != "export":
+            await private(t(locale, "slack.usage.privacy"))
+            return
+        data = await self.engine.export_learner("slack", user)
+        if data is None:
+            await private(t(locale, "privacy.export.none"))
+            return
+        text = personal_data(data)
+        parts = blocks.export_parts(text)
+        if parts is None:
+            await private(t(locale, "privacy.export.too_large", size=len(text), person=f"slack:{user}"))
+            return
+        for number, part in enumerate(parts, start=1):
+            await private(t(locale, "privacy.export.part", part=number, parts=len(parts)) + "\n" + part)
 
     async def cmd_admin(
         self,
@@ -667,6 +695,20 @@ class SlackQuiz:
         settings = await self.engine.reset_season(place, from_season=int(body["actions"][0]["value"]))
         await respond(text=t(locale, "discord.reset.done", season=settings.season), replace_original=True)
 
+    async def confirm_forget(self, body: dict[str, Any], respond: Responder) -> None:
+        """Erase the person who asked; anyone else's click (a forged value) changes nothing."""
+        team, user = body["team"]["id"], body["user"]["id"]
+        locale = await self.quick_locale(team, user, (body.get("channel") or {}).get("id") or user)
+        if body["actions"][0]["value"] != user:
+            text = t(locale, "privacy.forget.not_yours", command="/quiz privacy forget")
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+            return
+        report = await self.engine.forget_learner("slack", user)
+        self.people.forget(team, user)
+        self._home_starts.pop((team, user))
+        key = "privacy.forget.done" if report.found else "privacy.forget.nothing"
+        await respond(text=t(locale, key), response_type="ephemeral", replace_original=True)
+
     async def practice_from_home(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         """App Home has no channel to be private in: practice runs in the app's DM. A double
         click on "Practice now" starts one session, not two."""
@@ -758,6 +800,11 @@ def register(app: AsyncApp, quiz: SlackQuiz) -> None:
     async def on_reset(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
         await ack()
         await guarded(quiz.confirm_reset(body, client, respond), body, respond)
+
+    @app.action("quiz_privacy_forget")
+    async def on_forget(ack: Any, body: dict[str, Any], respond: Responder) -> None:
+        await ack()
+        await guarded(quiz.confirm_forget(body, respond), body, respond)
 
     @app.action("quiz_practice_home")
     async def on_practice_home(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:

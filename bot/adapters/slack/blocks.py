@@ -296,14 +296,47 @@ def report_view(round_id: int, locale: str, metadata: dict[str, Any]) -> Block:
     }
 
 
+def confirm_blocks(question: str, label: str, action_id: str, value: str) -> list[Block]:
+    """A private question with one red button that carries what it confirms."""
+    return [section(question), {"type": "actions", "elements": [button(label, action_id, value, "danger")]}]
+
+
 def reset_blocks(season: int, locale: str) -> list[Block]:
-    return [
-        section(t(locale, "discord.reset.confirm")),
-        {
-            "type": "actions",
-            "elements": [button(t(locale, "discord.reset.button"), "quiz_reset", str(season), "danger")],
-        },
-    ]
+    return confirm_blocks(
+        t(locale, "discord.reset.confirm"), t(locale, "discord.reset.button"), "quiz_reset", str(season)
+    )
+
+
+def forget_blocks(user_id: str, locale: str) -> list[Block]:
+    """The button carries who asked: only they may confirm."""
+    return confirm_blocks(
+        t(locale, "privacy.forget.confirm"),
+        t(locale, "privacy.forget.button"),
+        "quiz_privacy_forget",
+        user_id,
+    )
+
+
+EXPORT_MESSAGE_LIMIT = 39_000  # Slack cuts a message's text at 40,000 characters
+EXPORT_MESSAGES = 4  # a response URL takes 5 posts; one is left for an error
+
+
+def export_parts(
+    text: str, limit: int = EXPORT_MESSAGE_LIMIT, most: int = EXPORT_MESSAGES
+) -> list[str] | None:
+    """A personal export cut at line ends into code blocks that each fit a message (None if
+    it needs more than ``most``). Slack's control characters are escaped; Slack shows them as typed."""
+    parts: list[str] = []
+    current = ""
+    for line in escape(text).replace("```", "`\u200b``").splitlines(keepends=True):
+        if current and len(current) + len(line) > limit:
+            parts.append(current)
+            current = ""
+        current += line
+    parts.append(current)
+    if len(parts) > most or any(len(part) > limit for part in parts):
+        return None
+    return [f"```{part}```" for part in parts]
 
 
 def home_view(stats: StatsCard, board: LeaderboardCard) -> Block:

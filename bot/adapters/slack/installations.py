@@ -46,6 +46,8 @@ class DbInstallationStore(AsyncInstallationStore):
     async def async_save(self, installation: Installation) -> None:
         key = _key(installation.enterprise_id, installation.team_id, installation.is_enterprise_install)
         await self.store.save_installation("slack", key, _installation_data(installation), datetime.now(UTC))
+        if installation.team_id:  # installed again before the purge: the workspace's data stays
+            await self.store.cancel_departure("slack", installation.team_id)
 
     async def async_save_bot(self, bot: Bot) -> None:  # the installation row carries the bot
         return None

@@ -37,6 +37,10 @@ class People:
         """What is known without asking Slack (for work that must not wait, like opening a form)."""
         return self._cache.get((team_id, user_id))
 
+    def forget(self, team_id: str, user_id: str) -> None:
+        """The person asked to be forgotten: their name leaves this process's memory too."""
+        self._cache.pop((team_id, user_id))
+
     async def get(
         self,
         client: AsyncWebClient,

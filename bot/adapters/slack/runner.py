@@ -73,20 +73,27 @@ def build_slack(
     options: dict[str, Any] = {} if close_interval is None else {"close_interval": close_interval}
     quiz = SlackQuiz(engine, settings, session, token_for, **options)
     register(app, quiz)
-    if installations is not None:
-        register_uninstall(app, installations)
+    register_uninstall(app, installations, engine)
     return SlackAdapter(app, quiz, installations)
 
 
-def register_uninstall(app: AsyncApp, installations: DbInstallationStore) -> None:
-    """Uninstalled or tokens revoked: the workspace's tokens are deleted at once."""
+def register_uninstall(app: AsyncApp, installations: DbInstallationStore | None, engine: QuizEngine) -> None:
+    """Uninstalled: the workspace's tokens are deleted at once, and its data once the
+    retention period has passed (a new installation before then keeps it). Tokens revoked:
+    deleted at once."""
 
     @app.event("app_uninstalled")
     async def on_uninstalled(body: dict[str, Any]) -> None:
-        await installations.async_delete_all(
-            enterprise_id=body.get("enterprise_id"), team_id=body.get("team_id")
-        )
-        log.info("slack app uninstalled from %s; its tokens are deleted", body.get("team_id"))
+        if installations is not None:
+            await installations.async_delete_all(
+                enterprise_id=body.get("enterprise_id"), team_id=body.get("team_id")
+            )
+            log.info("slack app uninstalled from %s; its tokens are deleted", body.get("team_id"))
+        if body.get("team_id"):
+            await engine.record_departure("slack", str(body["team_id"]))
+
+    if installations is None:
+        return
 
     @app.event("tokens_revoked")
     async def on_revoked(body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -95,6 +102,18 @@ def register_uninstall(app: AsyncApp, installations: DbInstallationStore) -> Non
                 enterprise_id=body.get("enterprise_id"), team_id=body.get("team_id")
             )
             log.info("slack bot token revoked in %s; deleted", body.get("team_id"))
+
+
+async def still_installed(app: AsyncApp, engine: QuizEngine) -> None:
+    """One workspace's token: if it works, the app is installed there (again), so a departure
+    recorded at an uninstall is cancelled. Installable apps learn it from the new installation."""
+    try:
+        team = (await app.client.auth_test()).get("team_id")
+    except Exception:
+        log.warning("slack auth.test failed; the workspace's departure (if any) stays", exc_info=True)
+        return
+    if team:
+        await engine.cancel_departure("slack", str(team))
 
 
 async def serve_http(
@@ -145,6 +164,8 @@ async def run_slack(
         adapter = build_slack(engine, store, settings, session)
         if schedule:
             adapter.quiz.start()
+        if not settings.multi_workspace:
+            await still_installed(adapter.app, engine)
         try:
             if not serve:
                 log.info("slack scheduler ready (posting and closing rounds over the Web API)")
