@@ -369,6 +369,30 @@ async def test_oauth_install_then_revoke_and_uninstall(tmp_path: Path, bank: Que
         assert await bot.adapter.quiz.token_for("T1") is None
 
 
+async def test_the_bots_own_posts_rotate_an_expiring_token(tmp_path: Path, bank: QuestionBank) -> None:
+    """A daily question no request triggered: the stored token has expired, so it is
+    rotated first (with the app's own client), and the refresh token is spent once."""
+    from datetime import UTC, datetime, timedelta
+
+    async with running(tmp_path, bank, oauth=True) as bot:
+        bot.fake.token_rotation, bot.fake.token_lifetime = True, 1  # every token dies within a second
+        await install(bot)
+        store = bot.adapter.installations
+        assert store is not None
+        installed = await store.async_find_bot(enterprise_id=None, team_id="T1")
+        assert installed is not None and installed.bot_refresh_token
+        await asyncio.sleep(1.1)  # the installed token no longer works
+        due = datetime.now(UTC) - timedelta(minutes=1)
+        await bot.engine.set_daily(bot.place, f"{due:%H:%M}", created_by=bot.fake.admin.id, timezone="UTC")
+        await bot.fake.wait_for(lambda: bool(bot.questions()), 10)
+        posted = bot.fake.calls_to("chat.postMessage")[-1]
+        assert posted.token != installed.bot_token and posted.response and posted.response["ok"]
+        refreshes = [
+            c for c in bot.fake.calls_to("oauth.v2.access") if c.args.get("grant_type") == "refresh_token"
+        ]
+        assert refreshes and all(c.response and c.response["ok"] for c in refreshes)  # never a spent one
+
+
 async def _zero(bot: Bot) -> bool:
     return await installed_count(bot) == 0
 

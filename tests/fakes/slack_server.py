@@ -327,6 +327,7 @@ class FakeSlack:
         self.token_rotation, self.token_lifetime = False, 43200
         self.issued_tokens: list[str] = []  # every access and refresh token oauth.v2.access issued
         self._refresh_tokens: dict[str, str] = {}  # refresh token → team id
+        self._expires: dict[str, float] = {}  # expiring access token → when (monotonic) it stops working
         self.app_tokens: set[str] = {"xapp-test"}
         self.teams: dict[str, Team] = {}
         self.users: dict[str, User] = {}
@@ -614,6 +615,8 @@ class FakeSlack:
                 team, is_app = self._team_for_token(call.token), call.token in self.app_tokens
                 if team is None and not is_app:
                     raise SlackError("invalid_auth")
+                if self._expires.get(call.token, float("inf")) <= time.monotonic():
+                    raise SlackError("token_expired")
                 if is_app != (token_kind == "app"):
                     raise SlackError("not_allowed_token_type")
             body = await handler(_Ctx(call, team, call.args, headers))
@@ -932,6 +935,7 @@ class FakeSlack:
             self._refresh_tokens[refresh] = team_id
             self.issued_tokens.append(refresh)
             data |= {"refresh_token": refresh, "expires_in": self.token_lifetime}
+            self._expires[token] = time.monotonic() + self.token_lifetime
         self.issued_tokens.append(token)
         team.bot_tokens.add(token)
         team.scopes |= set(scopes.split(","))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,8 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.app import SlackQuiz, register, web_client
 from bot.adapters.slack.installations import DbInstallationStore, DbOAuthStateStore
@@ -59,11 +62,7 @@ def build_slack(
             installation_store=installations,
             client=client,
         )
-        found = installations
-
-        async def token_for(team_id: str) -> str | None:
-            bot = await found.async_find_bot(enterprise_id=None, team_id=team_id)
-            return bot.bot_token if bot is not None else None
+        token_for = fresh_tokens(installations, settings.client_id, settings.client_secret, client)
     else:
         app = AsyncApp(signing_secret=settings.signing_secret, client=client)  # the client carries the token
 
@@ -75,6 +74,32 @@ def build_slack(
     register(app, quiz)
     register_uninstall(app, installations, engine)
     return SlackAdapter(app, quiz, installations)
+
+
+def fresh_tokens(
+    installations: DbInstallationStore, client_id: str, client_secret: str, client: AsyncWebClient
+) -> Callable[[str], Awaitable[str | None]]:
+    """A workspace's bot token for the bot's own posts (daily questions, reveals), rotated
+    first when the app has token rotation turned on and the token expires within two hours,
+    as Bolt does for requests it receives; without this, posts no request triggered would
+    go out with a token Slack stopped accepting 12 hours after it was issued. One rotation
+    per workspace at a time: a refresh token works once."""
+    rotator = AsyncTokenRotator(client_id=client_id, client_secret=client_secret, client=client)
+    locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def token_for(team_id: str) -> str | None:
+        async with locks[team_id]:
+            installation = await installations.async_find_installation(enterprise_id=None, team_id=team_id)
+            if installation is None:
+                return None
+            if installation.bot_refresh_token:
+                rotated = await rotator.perform_token_rotation(installation=installation)
+                if rotated is not None:
+                    await installations.async_save(rotated)
+                    installation = rotated
+            return installation.bot_token
+
+    return token_for
 
 
 def register_uninstall(app: AsyncApp, installations: DbInstallationStore | None, engine: QuizEngine) -> None:
