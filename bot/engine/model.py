@@ -195,6 +195,7 @@ class ForgetReport:
     standings: int = 0  # leaderboard rows removed (the boards are recounted)
     organiser_grants: int = 0
     schedules: int = 0  # daily schedules they had set, which no longer name them
+    learning: int = 0  # their own study records deleted: review cards, profile, mock exams
 
 
 @dataclass(frozen=True)

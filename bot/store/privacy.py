@@ -32,11 +32,15 @@ from bot.store.tables import (
     daily_posts,
     daily_schedules,
     installations,
+    learner_profiles,
     learners,
+    mock_exam_items,
+    mock_exams,
     organisers,
     places,
     question_flags,
     question_stats,
+    review_cards,
     rounds,
     score_histogram,
     sessions,
@@ -140,6 +144,29 @@ async def learner_data(conn: AsyncConnection, platform: str, user_id: str) -> di
         .where(places.c.platform == platform, d.created_by == user_id)
         .order_by(d.id)
     )
+    c = review_cards.c
+    card_rows = (
+        select(c.question_id, c.due, c.last_review, c.reviews, c.lapses, c.stability, c.difficulty)
+        .where(c.learner_id == lid)
+        .order_by(c.question_id)
+    )
+    p = learner_profiles.c
+    profile = select(p.exam_date, p.remind_at, p.timezone, p.updated_at).where(p.learner_id == lid)
+    m = mock_exams.c
+    exam_rows = (
+        select(m.id, *where, m.size, m.started_at, m.finished_at, m.correct, m.scaled_score)
+        .join(places, places.c.id == m.place_id)
+        .where(m.learner_id == lid)
+        .order_by(m.id)
+    )
+    i = mock_exam_items.c
+    item_rows = (
+        select(i.exam_id, i.position, i.question_id, i.chosen_keys, i.correct, i.answered_at)
+        .join(mock_exams, m.id == i.exam_id)
+        .where(m.learner_id == lid)
+        .order_by(i.exam_id, i.position)
+    )
+    profiles = await _listed(conn, profile)
     data: dict[str, Any] = {
         "platform": platform,
         "user_id": user_id,
@@ -156,9 +183,23 @@ async def learner_data(conn: AsyncConnection, platform: str, user_id: str) -> di
         "daily_schedules_set": await _listed(conn, schedule_rows),
         # never the stored installation itself: it holds the workspace's tokens
         "installations_made": [{"workspace": key} for key, _ in await _installed_by(conn, platform, user_id)],
+        "review_cards": await _listed(conn, card_rows),
+        "profile": profiles[0] if profiles else None,
+        "mock_exams": await _listed(conn, exam_rows),
+        "mock_exam_answers": await _listed(conn, item_rows),
     }
     held = [v for k, v in data.items() if k not in ("platform", "user_id")]
     return data if any(held) else None
+
+
+async def _delete_learning(conn: AsyncConnection, learner_ids: list[int]) -> int:
+    """A learner's own study records: nothing anyone else counts on, so they go entirely."""
+    exams = select(mock_exams.c.id).where(mock_exams.c.learner_id.in_(learner_ids))
+    await conn.execute(delete(mock_exam_items).where(mock_exam_items.c.exam_id.in_(exams)))
+    removed = 0
+    for table in (mock_exams, review_cards, learner_profiles):
+        removed += (await conn.execute(delete(table).where(table.c.learner_id.in_(learner_ids)))).rowcount
+    return removed
 
 
 async def forget_rows(
@@ -209,6 +250,7 @@ async def forget_rows(
         counts["flags"] = moved.rowcount
         removed = await conn.execute(delete(standings).where(standings.c.learner_id == lid))
         counts["standings"] = removed.rowcount
+        counts["learning"] = await _delete_learning(conn, [lid])
         await conn.execute(delete(learners).where(learners.c.id == lid))
         if not (counts["attempts"] or counts["sessions"] or counts["flags"]):
             await conn.execute(delete(learners).where(learners.c.id == nobody))
@@ -244,10 +286,10 @@ async def purge_rows(
     place_ids = select(places.c.id).where(places.c.platform == platform, places.c.workspace_id == workspace)
     round_ids = select(rounds.c.id).where(rounds.c.place_id.in_(place_ids))
     in_rounds = attempts.c.round_id.in_(round_ids)
-    seen = (
-        select(attempts.c.learner_id)
-        .where(in_rounds)
-        .union(select(sessions.c.learner_id).where(sessions.c.place_id.in_(place_ids)))
+    seen = union(
+        select(attempts.c.learner_id).where(in_rounds),
+        select(sessions.c.learner_id).where(sessions.c.place_id.in_(place_ids)),
+        select(mock_exams.c.learner_id).where(mock_exams.c.place_id.in_(place_ids)),
     )
     touched = set((await conn.execute(seen)).scalars())
     per_question = select(
@@ -278,6 +320,9 @@ async def purge_rows(
     await conn.execute(delete(daily_schedules).where(daily_schedules.c.place_id.in_(place_ids)))
     removed_rounds = (await conn.execute(delete(rounds).where(rounds.c.place_id.in_(place_ids)))).rowcount
     await conn.execute(delete(sessions).where(sessions.c.place_id.in_(place_ids)))
+    exams_here = select(mock_exams.c.id).where(mock_exams.c.place_id.in_(place_ids))
+    await conn.execute(delete(mock_exam_items).where(mock_exam_items.c.exam_id.in_(exams_here)))
+    await conn.execute(delete(mock_exams).where(mock_exams.c.place_id.in_(place_ids)))
     for table in (standings, score_histogram):
         await conn.execute(delete(table).where(in_scopes(table.c.scope, {(platform, workspace)})))
     await conn.execute(
@@ -289,7 +334,10 @@ async def purge_rows(
     gone: list[tuple[str, str]] = []
     if touched:
         still_seen = union(
-            select(attempts.c.learner_id), select(sessions.c.learner_id), select(standings.c.learner_id)
+            select(attempts.c.learner_id),
+            select(sessions.c.learner_id),
+            select(standings.c.learner_id),
+            select(mock_exams.c.learner_id),
         )
         ordered = sorted(touched)
         for start in range(0, len(ordered), 500):  # bound the bind parameters per statement
@@ -299,6 +347,7 @@ async def purge_rows(
             rows = list(await conn.execute(alone))
             ids = [r.id for r in rows]
             if ids:
+                await _delete_learning(conn, ids)
                 await conn.execute(delete(question_flags).where(question_flags.c.learner_id.in_(ids)))
                 await conn.execute(delete(learners).where(learners.c.id.in_(ids)))
             gone += [(r.platform, r.user_id) for r in rows]

@@ -8,12 +8,15 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -294,4 +297,74 @@ departures = Table(
     Column("platform", String(16), primary_key=True),
     Column("workspace_id", String(64), primary_key=True),
     Column("departed_at", UTCDateTime, nullable=False),
+)
+
+# Spaced repetition: one FSRS card per learner and question, moved by every answer (rounds,
+# practice, mock exams). ``prev_*`` is the card before its latest review, so "I guessed"
+# can turn that review's Good into Hard; ``last_round_id`` names the review it may change.
+review_cards = Table(
+    "review_cards",
+    metadata,
+    Column("learner_id", Integer, ForeignKey("learners.id"), primary_key=True),
+    Column("question_id", String(64), primary_key=True),
+    Column("state", SmallInteger, nullable=False),  # FSRS: 1 learning, 2 review, 3 relearning
+    Column("step", Integer),
+    Column("stability", Float),
+    Column("difficulty", Float),
+    Column("due", UTCDateTime, nullable=False),
+    Column("last_review", UTCDateTime),
+    Column("reviews", Integer, nullable=False),
+    Column("lapses", Integer, nullable=False),
+    Column("last_round_id", Integer),
+    Column("last_grade", SmallInteger),  # FSRS rating of the latest review: 1 again, 2 hard, 3 good
+    Column("prev_state", SmallInteger),
+    Column("prev_step", Integer),
+    Column("prev_stability", Float),
+    Column("prev_difficulty", Float),
+    Column("prev_due", UTCDateTime),
+    Column("prev_last_review", UTCDateTime),
+    Index("ix_review_cards_learner_id_due", "learner_id", "due"),
+)
+
+# What a learner chose for themselves: an exam date (reviews are capped to land before it)
+# and an opt-in daily reminder at a local time, sent in their DM on ``remind_platform``'s
+# workspace ``remind_workspace`` (Slack needs the workspace's token to open the DM).
+learner_profiles = Table(
+    "learner_profiles",
+    metadata,
+    Column("learner_id", Integer, ForeignKey("learners.id"), primary_key=True),
+    Column("exam_date", Date),
+    Column("remind_at", String(5)),  # "HH:MM" in ``timezone``; NULL: no reminders
+    Column("timezone", String(64)),
+    Column("remind_workspace", String(64)),
+    Column("reminded_on", Date),  # the learner's local date of the last reminder: once a day
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# A private timed mock exam and its questions, in order; answers are kept per item and
+# graded at the end (no feedback during the run).
+mock_exams = Table(
+    "mock_exams",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("learner_id", Integer, ForeignKey("learners.id"), nullable=False, index=True),
+    Column("place_id", Integer, ForeignKey("places.id"), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("deadline", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("correct", Integer),  # set when finished
+    Column("scaled_score", Integer),  # round(100 + 900 * correct / size), an estimate
+)
+
+mock_exam_items = Table(
+    "mock_exam_items",
+    metadata,
+    Column("exam_id", Integer, ForeignKey("mock_exams.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("question_id", String(64), nullable=False),
+    Column("option_order", String(16), nullable=False),
+    Column("chosen_keys", String(16)),  # NULL: not answered
+    Column("correct", Boolean),
+    Column("answered_at", UTCDateTime),
 )
