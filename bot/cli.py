@@ -168,8 +168,10 @@ def cmd_db_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_db_copy(args: argparse.Namespace) -> int:
+    import tempfile
+
     from bot.config import database_url, redact_url
-    from bot.store.copy import CopyRefused, copy_database
+    from bot.store.copy import CopyRefused, copy_database, current_copy_of
     from bot.store.database import Database
 
     target_url = _settings().database_url
@@ -187,7 +189,11 @@ def cmd_db_copy(args: argparse.Namespace) -> int:
     )
 
     async def go() -> int:
-        source, target = Database(source_url), Database(target_url)
+        with tempfile.TemporaryDirectory(prefix="quizbot-copy-") as workdir:
+            return await copy_from(await current_copy_of(source_url, Path(workdir)))
+
+    async def copy_from(url: str) -> int:
+        source, target = Database(url), Database(target_url)
         try:
             copied = await copy_database(
                 source, target, lambda table, rows: print(f"  {table}: {rows:,} rows")
@@ -401,10 +407,18 @@ def cmd_db_export(args: argparse.Namespace) -> int:
 
 
 def _person(text: str) -> tuple[str, str]:
-    """``PLATFORM:USER_ID`` (``discord:123…``, ``slack:U0…``, ``terminal:NAME``) as a pair."""
+    """``PLATFORM:USER_ID`` (``discord:123…``, ``slack:U0…``, ``terminal:NAME``) as the pair
+    the database keys that person by."""
+    from bot.adapters.console.play import terminal_learner
+
     platform, _, user_id = text.partition(":")
     if not platform or not user_id:
         raise argparse.ArgumentTypeError(f"{text!r}: expected PLATFORM:USER_ID, e.g. discord:123456789")
+    if platform in ("terminal", "console"):  # the terminal game keys players by their name, casefolded
+        player = terminal_learner(user_id, None)
+        return player.platform, player.user_id
+    if platform not in ("discord", "slack"):
+        raise argparse.ArgumentTypeError(f"{text!r}: the platform is discord, slack or terminal")
     return platform, user_id
 
 

@@ -100,3 +100,46 @@ def test_copying_a_database_onto_itself_or_from_a_bad_url_is_refused(tmp_path: P
     bad = quizbot("db", "copy", "--from", "mysql://x/y", cwd=tmp_path, database_url=url)
     assert bad.returncode == 2 and "--from must be a SQLite URL" in bad.stderr
     assert not (tmp_path / "same.db").exists()
+
+
+async def test_an_older_sqlite_file_is_copied_without_being_changed(
+    tmp_path: Path, bank: QuestionBank, database_url: str
+) -> None:
+    from alembic import command
+    from sqlalchemy import Connection
+
+    from bot.store.migrate import alembic_config, current_revision
+
+    old = tmp_path / "release-before.db"
+
+    def to_0012(connection: Connection) -> None:  # the schema the previous release wrote
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0012")
+
+    source = Database(f"sqlite+aiosqlite:///{old}")
+    await upgrade(source, to_0012)
+    async with source.write() as conn:
+        await conn.exec_driver_sql(
+            "INSERT INTO learners (platform, user_id, display_name, created_at) "
+            "VALUES ('discord', 'u1', 'Old Timer', '2026-01-01 00:00:00.000000')"
+        )
+    await source.dispose()
+    before = old.read_bytes()
+
+    result = quizbot("db", "copy", "--from", f"sqlite:///{old}", cwd=tmp_path, database_url=database_url)
+    assert result.returncode == 0, result.stderr
+    assert "learners: 1 rows" in result.stdout
+    assert old.read_bytes() == before  # not even migrated: the previous release can still open it
+    source = Database(f"sqlite+aiosqlite:///{old}")
+    try:
+        assert await current_revision(source) == "0012"
+    finally:
+        await source.dispose()
+    target = Database(database_url)
+    try:
+        async with target.read() as conn:
+            names = (await conn.exec_driver_sql("SELECT display_name FROM learners")).scalars().all()
+        assert names == ["Old Timer"]
+    finally:
+        await target.dispose()

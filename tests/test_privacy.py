@@ -485,3 +485,26 @@ async def test_a_purge_while_another_workspace_answers(
     assert await workspace_rows(store, "T1") == (0, 0)
     assert await workspace_rows(store, "T2") == (1, 30)
     await assert_boards_match_a_recount(store)
+
+
+async def test_a_terminal_player_is_forgotten_by_the_name_they_played_under(
+    tmp_path: Path, bank: QuestionBank
+) -> None:
+    from bot.adapters.console.play import terminal_learner
+
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'quizbot.db'}")
+    await upgrade(database)
+    store = SqlStore(database)
+    try:
+        engine = QuizEngine(store, bank, rng=random.Random(3))
+        await play_round(engine, T1_C1, [(terminal_learner("Ana Terminal", None), True)])
+    finally:
+        await store.close()
+    assert "Ana Terminal" in database_text(tmp_path)
+    exported = quizbot("privacy", "export", "terminal:Ana Terminal", cwd=tmp_path)
+    assert exported.returncode == 0 and len(json.loads(exported.stdout)["attempts"]) == 1
+    forgot = quizbot("privacy", "forget", "terminal:ANA TERMINAL", "--yes", cwd=tmp_path)  # any case
+    assert forgot.returncode == 0 and "1 answer(s) kept anonymous" in forgot.stdout, forgot.stdout
+    assert "Ana Terminal" not in database_text(tmp_path) and "ana terminal" not in database_text(tmp_path)
+    unknown = quizbot("privacy", "export", "myspace:ana", cwd=tmp_path)
+    assert unknown.returncode == 2 and "discord, slack or terminal" in unknown.stderr

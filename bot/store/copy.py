@@ -1,7 +1,8 @@
 """Move a deployment's data to another database (SQLite to PostgreSQL when a group
 outgrows one machine) without losing a score.
 
-Both databases are first brought to the same schema revision; every table is then copied
+The source is never changed: an older SQLite file is read through an upgraded copy of it,
+so the release that wrote it can still open it. Every table is then copied
 in dependency order inside one transaction on the target, so a failure leaves the target
 as it was. The target must be empty: merging two histories is not a copy. Heartbeats are
 not copied (they describe processes, not data).
@@ -9,13 +10,16 @@ not copied (they describe processes, not data).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import Integer, Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.store.backup import backup_sqlite, sqlite_file
 from bot.store.database import Database
-from bot.store.migrate import upgrade
+from bot.store.migrate import current_revision, head_revision, upgrade
 from bot.store.tables import heartbeats, metadata
 
 BATCH_ROWS = 2_000
@@ -47,11 +51,37 @@ async def _restart_sequences(connection: AsyncConnection, table: Table) -> None:
             )
 
 
+async def current_copy_of(url: str, workdir: Path) -> str:
+    """A URL to copy from that is at the current schema without touching ``url``: an older
+    SQLite file is first copied into ``workdir`` (SQLite's online backup) and the copy is
+    upgraded, so the original stays usable by the release that wrote it."""
+    source = Database(url)
+    try:
+        behind = await current_revision(source) != head_revision()
+    finally:
+        await source.dispose()
+    path = sqlite_file(url)
+    if not behind or path is None:
+        return url
+    copy = workdir / "source.db"
+    await asyncio.to_thread(backup_sqlite, path, copy)
+    upgraded = f"sqlite+aiosqlite:///{copy}"
+    database = Database(upgraded)
+    try:
+        await upgrade(database)
+    finally:
+        await database.dispose()
+    return upgraded
+
+
 async def copy_database(
     source: Database, target: Database, progress: Callable[[str, int], None] = lambda table, rows: None
 ) -> dict[str, int]:
-    """Copy every table from ``source`` into the empty ``target``; returns rows per table."""
-    await upgrade(source)
+    """Copy every table from ``source`` (at the current schema, never changed here) into
+    the empty ``target``; returns rows per table."""
+    found, newest = await current_revision(source), head_revision()
+    if found != newest:
+        raise CopyRefused(f"the source database is at schema revision {found}, not the current {newest}")
     await upgrade(target)
     copied: dict[str, int] = {}
     async with target.write() as into, source.read() as out:

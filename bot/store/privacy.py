@@ -77,11 +77,17 @@ async def learner_id_of(conn: AsyncConnection, platform: str, user_id: str) -> i
     return found
 
 
-async def _installed_by(conn: AsyncConnection, platform: str, user_id: str) -> list[tuple[str, Any]]:
-    """(workspace key, parsed data) of the installations this person made."""
+async def _installed_by(
+    conn: AsyncConnection, platform: str, user_id: str, *, lock: bool = False
+) -> list[tuple[str, Any]]:
+    """(workspace key, parsed data) of the installations this person made; ``lock`` holds
+    the rows until the transaction ends, so a token rotated meanwhile is not written back
+    over with the old one."""
     query = select(installations.c.workspace_id, installations.c.data).where(
         installations.c.platform == platform
     )
+    if lock:
+        query = query.with_for_update()
     found = []
     for row in await conn.execute(query):
         data = json.loads(row.data)
@@ -267,7 +273,7 @@ async def forget_rows(
         .values(created_by="")
     )
     counts["schedules"] = cleared.rowcount
-    installed = await _installed_by(conn, platform, user_id)
+    installed = await _installed_by(conn, platform, user_id, lock=True)
     for key, data in installed:
         await conn.execute(
             update(installations)

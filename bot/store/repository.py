@@ -12,6 +12,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from typing import Any, TypeVar
 
 from sqlalchemy import Row, and_, bindparam, case, delete, func, or_, select, text, true, update
@@ -89,6 +90,7 @@ def case_correct() -> Any:
     return case((attempts.c.correct.is_(True), 1), else_=0)
 
 
+PLACE_ID_TRUST_SECONDS = 60.0
 RETRYABLE = ("deadlock detected", "database is locked", "could not serialize")
 
 
@@ -105,7 +107,9 @@ class SqlStore:
         self.db = database
         self._insert = sqlite.insert if database.is_sqlite else postgresql.insert
         # rows that never change once committed: learner and place ids
-        self._place_ids: LruCache[tuple[str, str, str], int] = LruCache(50_000)
+        # place ids with when they were read: another process may purge a workspace, and on
+        # SQLite a purged id can be handed to a new place, so an id is trusted for a minute
+        self._place_ids: LruCache[tuple[str, str, str], tuple[int, float]] = LruCache(50_000)
         self._learner_ids: LruCache[tuple[str, str], tuple[int, str, str | None]] = LruCache(200_000)
         self.bulk = BulkWriter(sqlite=database.is_sqlite)
         self.writer = AnswerWriter(self._write_answers, max_batch=max_batch)
@@ -119,8 +123,8 @@ class SqlStore:
     async def _place_id(self, platform: str, workspace: str, channel: str) -> int:
         key = (platform, workspace, channel)
         cached = self._place_ids.get(key)
-        if cached is not None:
-            return cached
+        if cached is not None and monotonic() - cached[1] < PLACE_ID_TRUST_SECONDS:
+            return cached[0]
         where = and_(
             places.c.platform == platform,
             places.c.workspace_id == workspace,
@@ -141,7 +145,7 @@ class SqlStore:
                     .on_conflict_do_nothing(index_elements=["platform", "workspace_id", "channel_id"])
                 )
                 place_id = (await conn.execute(select(places.c.id).where(where))).scalar_one()
-        self._place_ids.put(key, int(place_id))
+        self._place_ids.put(key, (int(place_id), monotonic()))
         return int(place_id)
 
     async def _workspace_id(self, place: PlaceRef) -> int:
@@ -444,6 +448,15 @@ class SqlStore:
                 ids[key] = cached[0]
             else:
                 stale[key] = ref
+        if ids:  # another process may have deleted a cached id, and SQLite may have reused it
+            owners = select(learners.c.id, learners.c.platform, learners.c.user_id).where(
+                learners.c.id.in_(sorted(set(ids.values())))
+            )
+            owned = {row.id: (row.platform, row.user_id) for row in await conn.execute(owners)}
+            for key in [k for k, learner_id in ids.items() if owned.get(learner_id) != k]:
+                self._learner_ids.pop(key)
+                stale[key] = next(r for r in refs if (r.platform, r.user_id) == key)
+                del ids[key]
         fresh: LearnerCache = {}
         if stale:
             insert = self._insert(learners)
@@ -673,9 +686,8 @@ class SqlStore:
         ]
 
     async def learner_id(self, learner: LearnerRef) -> int | None:
-        cached = self._learner_ids.get((learner.platform, learner.user_id))
-        if cached:
-            return cached[0]
+        """Read from the database, never the cache: another process may have forgotten or
+        purged the person, and a reused id would show someone else's history."""
         query = select(learners.c.id).where(
             learners.c.platform == learner.platform, learners.c.user_id == learner.user_id
         )
@@ -992,7 +1004,9 @@ class SqlStore:
     async def _lock_boards(self, conn: AsyncConnection) -> None:
         """Hold answers back while boards are recounted (PostgreSQL; SQLite's single writer
         does this already). Taken first, before any row lock, so it cannot deadlock with
-        an answer batch, which locks rows of these tables in a fixed order."""
+        an answer batch, which locks rows of these tables in a fixed order. A regrade and a
+        forget or purge take their locks in different orders and may deadlock with each
+        other; PostgreSQL then aborts one, and ``_write_retrying`` runs it again."""
         if not self.db.is_sqlite:
             await conn.execute(
                 text("LOCK TABLE standings, score_histogram, question_stats IN SHARE ROW EXCLUSIVE MODE")
