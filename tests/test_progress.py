@@ -3,8 +3,15 @@ learner's own history, with an injected clock and a place's time zone."""
 
 from __future__ import annotations
 
+import io
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 
+from bot.adapters import plaintext
+from bot.adapters.console.play import play
 from bot.engine import FeedbackCard, LearnerRef, PlaceRef, QuestionCard, QuizEngine
 from tests.conftest import FakeClock
 
@@ -74,3 +81,56 @@ async def test_progress_of_someone_who_never_answered(engine: QuizEngine) -> Non
     assert card.answered == 0 and card.display_name == "Nobody" and card.locale == "en"
     assert [a.key for a in card.by_task] == ["3.1", "3.2", "3.3", "3.4"]
     assert len(card.days) == 30 and not any(d.answered for d in card.days)
+
+
+async def test_the_terminal_shows_the_same_figures_as_tables(engine: QuizEngine, clock: FakeClock) -> None:
+    await engine.update_settings(PLACE, timezone="America/Sao_Paulo")
+    await seed(engine, clock)
+    lines = plaintext.progress(await engine.progress(ANA, PLACE)).splitlines()
+    assert lines[0] == "Acerto por tarefa (todas as respostas)"
+    assert lines[1].split() == ["Tarefa", "Corretas", "Respondidas", "Acerto"]
+    assert [line.split() for line in lines[2:6]] == [
+        ["3.1", "1", "1", "100%"],
+        ["3.2", "2", "4", "50%"],
+        ["3.3", "0", "0", "—"],
+        ["3.4", "2", "2", "100%"],
+    ]
+    assert len({len(line) for line in lines[1:6]}) == 1  # the columns line up
+    assert lines[6] == "" and lines[7] == "Respostas por dia, últimos 30 dias (America/Sao_Paulo)"
+    assert lines[8].split() == ["Data", "Respostas", "Corretas"]
+    days = {line.split()[0]: line.split()[1:] for line in lines[9:]}
+    assert [*days][::29] == ["28/10", "26/11"] and len(days) == 30
+    assert days["10/11"] == ["3", "2", "▇▇▇"]
+    assert days["25/11"] == ["1", "0", "▇"]  # the São Paulo evening, not the UTC morning after
+    assert days["26/11"] == ["2", "2", "▇▇"]
+    assert sum(int(cells[0]) for cells in days.values()) == 6  # the answer 37 days ago is not a day here
+
+
+async def test_stats_typed_during_a_game_prints_the_tables(engine: QuizEngine) -> None:
+    typed = iter(["stats\n", ""])  # then the end of input
+    out = io.StringIO()
+    learner = LearnerRef("console", "cy", "Cy", "en")
+    await play(engine, learner, count=1, task="3.1", read_line=lambda: next(typed), out=out)
+    text = out.getvalue()
+    assert "Stats for Cy" in text and "No answers yet" in text
+    assert "Accuracy per task statement (every answer)" in text
+    assert "Answers per day, last 30 days (UTC)" in text
+    assert text.index("Answers per day") < text.index("Session finished")
+
+
+def test_quizbot_stats_prints_the_tables(tmp_path: Path) -> None:
+    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    environment.pop("QUIZBOT_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "stats", "--user", "Ana", "--lang", "pt-BR"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=tmp_path,
+        env=environment,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Estatísticas de Ana" in done.stdout
+    assert "Acerto por tarefa (todas as respostas)" in done.stdout
+    assert "Respostas por dia, últimos 30 dias (UTC)" in done.stdout
+    assert "matplotlib" not in done.stderr

@@ -51,7 +51,7 @@ MESSAGES: dict[str, str] = {
     "summary.review": "To review:",
     "summary.review_row": "- {objective} ({id}): {url}",
     "summary.perfect": "Nothing to review: well done!",
-    "console.welcome": 'AIF-C01 Domain 3 practice — {count} question(s). Type letters to answer, Ctrl-D to stop. Type "flag" and a comment to report the last question.',
+    "console.welcome": 'AIF-C01 Domain 3 practice — {count} question(s). Type letters to answer, Ctrl-D to stop. Type "flag" and a comment to report the last question, "stats" for your progress.',
     "console.prompt": "Your answer ({letters}): ",
     "console.flagged": "Thanks! Question {id} is reported; the maintainers will check it.",
     "console.bye": "Stopped. Your answers so far are saved.",

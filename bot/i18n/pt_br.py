@@ -51,7 +51,7 @@ MESSAGES: dict[str, str] = {
     "summary.review": "Para revisar:",
     "summary.review_row": "- {objective} ({id}): {url}",
     "summary.perfect": "Nada para revisar: parabéns!",
-    "console.welcome": 'Prática do Domínio 3 do AIF-C01 — {count} questão(ões). Digite as letras para responder, Ctrl-D para sair. Digite "reportar" e um comentário para reportar a última questão.',
+    "console.welcome": 'Prática do Domínio 3 do AIF-C01 — {count} questão(ões). Digite as letras para responder, Ctrl-D para sair. Digite "reportar" e um comentário para reportar a última questão, "estatísticas" para ver seu progresso.',
     "console.prompt": "Sua resposta ({letters}): ",
     "console.flagged": "Obrigado! A questão {id} foi reportada; os mantenedores vão verificá-la.",
     "console.bye": "Encerrado. Suas respostas até aqui estão salvas.",
