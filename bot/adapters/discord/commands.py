@@ -69,10 +69,12 @@ async def stats_reply(engine: QuizEngine, learner: LearnerRef, place: PlaceRef) 
     """The stats embed with the progress chart as its image, attached to the same private
     reply. Interaction replies are webhook messages: attaching a file to one needs no
     channel permission (no Attach Files in the invite). A chart that cannot be drawn is
-    logged and left out; the stats still come."""
+    logged and left out; the stats still come. No answers yet: no chart."""
     embed = render.stats_embed(await engine.stats(learner, place))
+    progress = await engine.progress(learner, place)
+    if not progress.answered:
+        return {"embed": embed}  # an empty chart tells nothing the stats do not
     try:
-        progress = await engine.progress(learner, place)
         png = await asyncio.to_thread(charts.render_png, progress)
     except Exception:
         log.exception(
