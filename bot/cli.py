@@ -102,11 +102,10 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from bot.adapters import plaintext as render
-    from bot.adapters.console.play import TERMINAL, terminal_learner
+    from bot.adapters.console.play import show_stats, terminal_learner
 
     async def action(app: Any) -> int:
-        print(render.stats(await app.engine.stats(terminal_learner(args.user, args.lang), TERMINAL)))
+        await show_stats(app.engine, terminal_learner(args.user, args.lang), sys.stdout)
         return 0
 
     return _run(_with_app(args, action))
@@ -556,7 +555,10 @@ def build_parser() -> argparse.ArgumentParser:
     board.set_defaults(handler=cmd_leaderboard)
 
     stats = commands.add_parser(
-        "stats", help="your own stats", description="Your answers, accuracy and runs."
+        "stats",
+        help="your own stats",
+        description="Your answers, accuracy and runs, and the progress chart's figures as tables: "
+        "accuracy per task statement and answers per day over the last 30 days.",
     )
     user_options(stats)
     stats.set_defaults(handler=cmd_stats)

@@ -28,7 +28,14 @@ from bot.engine.questions import QuestionBank
 from bot.store import Database, SqlStore
 from bot.store.migrate import upgrade
 from bot.store.tables import attempts, rounds
-from tests.fakes.discord_server import EPHEMERAL, FakeDiscord, Perm, StoredMessage, pointed_at
+from tests.fakes.discord_server import (
+    EPHEMERAL,
+    FakeDiscord,
+    InteractionRecord,
+    Perm,
+    StoredMessage,
+    pointed_at,
+)
 from tests.helpers.discord_reply import followup_text
 from tests.helpers.extreme import extreme_question
 from tests.helpers.health import health
@@ -875,3 +882,54 @@ async def test_removal_from_a_server_records_a_departure_and_rejoining_cancels_i
             break
         await asyncio.sleep(0.05)
     assert await bot.engine.store.departed_workspaces() == []
+
+
+async def private_reply(record: InteractionRecord) -> StoredMessage:
+    """The private message a command got: its first response, or the follow-up after a deferral."""
+    callback = await record.response()
+    reply = record.original if callback.type == 4 else (await record.wait_followups(1))[0]
+    assert reply is not None
+    return reply
+
+
+async def test_stats_come_with_a_private_progress_chart(bot: Bot) -> None:
+    from bot.adapters.charts import FILENAME, HEIGHT_PX, WIDTH_PX
+
+    await answered_by(bot, bot.fake.member)
+    # a reply to an interaction needs no channel permission, not even to carry a file
+    bot.fake.set_overwrite(
+        bot.fake.channel.id, bot.fake.bot_user.id, deny=Perm.ATTACH_FILES | Perm.SEND_MESSAGES
+    )
+    record = await bot.fake.slash_command("quiz", subcommand="stats", locale="pt-BR")
+    assert "Estatísticas de Bob" in await followup_text(record)
+    reply = await private_reply(record)
+    assert reply.ephemeral
+    png = reply.files[FILENAME]
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert int.from_bytes(png[16:20], "big") == WIDTH_PX and int.from_bytes(png[20:24], "big") == HEIGHT_PX
+    (embed,) = reply.embeds
+    assert embed["image"]["url"] == f"attachment://{FILENAME}"  # the chart shows inside the stats
+    assert bot.channel_messages()[1:] == []  # nothing reached the channel besides the question
+
+
+async def test_stats_still_come_when_the_chart_cannot_be_drawn(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.adapters import charts
+
+    def broken(card: object) -> bytes:
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr(charts, "render_png", broken)
+    await answered_by(bot, bot.fake.member)
+    record = await bot.fake.slash_command("quiz", subcommand="stats")
+    assert "Stats for Bob" in await followup_text(record)
+    reply = await private_reply(record)
+    assert reply.files == {} and "image" not in reply.embeds[0]
+
+
+async def test_stats_without_any_answer_come_without_a_chart(bot: Bot) -> None:
+    record = await bot.fake.slash_command("quiz", subcommand="stats")
+    assert "No answers yet" in await followup_text(record)
+    reply = await private_reply(record)
+    assert reply.ephemeral and reply.files == {}

@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -344,3 +345,76 @@ async def test_socket_mode_acks_envelopes_and_survives_a_refresh(fake: FakeSlack
         assert (await fake.socket_ack(envelope_id)).payload == {"text": "Try /quiz start"}
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+async def test_a_file_goes_up_in_three_steps_into_a_dm(fake: FakeSlack) -> None:
+    """slack_sdk's files_upload_v2 against the fake: the URL, the bytes, the completion."""
+    fake.team.scopes.add("files:write")
+    client = AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+    dm = (await client.conversations_open(users=fake.member.id))["channel"]["id"]
+    done = await client.files_upload_v2(
+        channel=dm,
+        file=PNG,
+        filename="chart.png",
+        title="Progress",
+        alt_txt="a chart",
+        initial_comment="Your chart",
+    )
+    assert done["file"]["name"] == "chart.png" and done["file"]["mimetype"] == "image/png"
+    (asked,) = fake.calls_to("files.getUploadURLExternal")
+    assert asked.args["filename"] == "chart.png" and int(asked.args["length"]) == len(PNG)
+    (completed,) = fake.calls_to("files.completeUploadExternal")
+    assert completed.args["channel_id"] == dm
+    (shared,) = fake.files_in(dm)
+    assert shared.content == PNG and shared.title == "Progress" and shared.alt_txt == "a chart"
+    (message,) = fake.messages(dm)
+    assert message.text == "Your chart" and message.files == [shared.id] and not message.ephemeral
+    assert fake.calls_to("files.upload") == []  # the retired method is never needed
+
+
+async def test_file_uploads_need_the_files_write_scope(fake: FakeSlack) -> None:
+    client = AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+    with pytest.raises(SlackApiError) as refused:
+        await client.files_upload_v2(channel="C1", file=PNG, filename="chart.png")
+    assert refused.value.response["error"] == "missing_scope"
+    assert refused.value.response["needed"] == "files:write"
+    assert "files:write" not in refused.value.response["provided"]
+    assert fake.files == {} and fake.calls_to("files.completeUploadExternal") == []
+
+
+async def test_uploads_are_checked_like_slack_checks_them(fake: FakeSlack) -> None:
+    fake.team.scopes.add("files:write")
+    client = AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+
+    async def refused(method: str, **args: Any) -> str:
+        with pytest.raises(SlackApiError) as error:
+            await client.api_call(method, params=args)
+        return str(error.value.response["error"])
+
+    assert await refused("files.getUploadURLExternal", filename="chart.png", length=0) == "missing_argument"
+    assert await refused("files.getUploadURLExternal", length=10) == "invalid_arguments"
+    assert await refused("files.getUploadURLExternal", filename="c.png", length=1, alt_txt="x" * 1001) == (
+        "alt_txt_too_large"
+    )
+    url = await client.files_getUploadURLExternal(filename="chart.png", length=len(PNG))
+    file_id, upload_url = url["file_id"], url["upload_url"]
+    files = json.dumps([{"id": file_id}])
+    assert await refused("files.completeUploadExternal", files=files) == "file_not_found"  # nothing arrived
+    async with aiohttp.ClientSession() as session:
+        async with session.post(upload_url, data=PNG[:-1]) as short:
+            assert short.status == 400  # fewer bytes than announced
+        async with session.post(upload_url + "x", data=PNG) as forged:
+            assert forged.status == 404
+        async with session.post(upload_url, data=PNG) as sent:
+            assert sent.status == 200 and (await sent.text()) == f"OK - {len(PNG)}"
+    secret = fake.add_channel("G1", "secret", is_private=True, bot_member=False)
+    assert await refused("files.completeUploadExternal", files=files, channel_id=secret.id) == (
+        "channel_not_found"
+    )
+    assert await refused("files.completeUploadExternal", files="not json") == "invalid_arguments"
+    await client.files_completeUploadExternal(files=[{"id": file_id}], channel_id="C1")
+    assert [f.id for f in fake.files_in("C1")] == [file_id]
+    assert await refused("files.completeUploadExternal", files=files, channel_id="C1") == "file_not_found"

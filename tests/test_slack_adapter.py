@@ -899,3 +899,37 @@ async def test_uninstall_of_a_single_workspace_app_records_a_departure(bot: Bot)
 
 async def _departed(bot: Bot, expected: set[tuple[str, str]]) -> bool:
     return {(p, w) for p, w, _ in await bot.engine.store.departed_workspaces()} == expected
+
+
+async def test_stats_send_the_progress_chart_to_the_learners_dm(bot: Bot) -> None:
+    from bot.adapters.charts import FILENAME, HEIGHT_PX, WIDTH_PX
+
+    bot.fake.team.scopes.add("files:write")
+    member = bot.fake.member.id
+    await answered_round(bot, member)
+    await bot.sim.slash_command("stats", user=member)
+    dm = bot.fake.dm(member).id
+    await bot.fake.wait_for(lambda: "direct messages" in bot.private_text(member), 10)
+    assert "Stats for" in bot.private_text(member)
+    (chart,) = bot.fake.files_in(dm)
+    assert chart.filename == FILENAME and chart.content is not None
+    assert chart.content[:8] == b"\x89PNG\r\n\x1a\n"
+    size = int.from_bytes(chart.content[16:20], "big"), int.from_bytes(chart.content[20:24], "big")
+    assert size == (WIDTH_PX, HEIGHT_PX)
+    assert "accuracy per task statement" in chart.alt_txt
+    (message,) = bot.fake.messages(dm)
+    assert message.files == [chart.id] and "progress chart" in message.text
+    (completed,) = bot.fake.calls_to("files.completeUploadExternal")
+    assert completed.args["channel_id"] == dm
+    assert bot.fake.files_in(bot.fake.channel.id) == []  # never where others could see it
+
+
+async def test_stats_explain_politely_when_the_workspace_lacks_files_write(bot: Bot) -> None:
+    member = bot.fake.member.id
+    await answered_round(bot, member)
+    await bot.sim.slash_command("stats", user=member)
+    await bot.fake.wait_for(lambda: "files:write" in bot.private_text(member), 10)
+    text = bot.private_text(member)
+    assert "Stats for" in text and "something went wrong" not in text
+    assert bot.fake.files_in(bot.fake.dm(member).id) == []
+    assert bot.fake.calls_to("files.completeUploadExternal") == []

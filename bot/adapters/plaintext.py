@@ -9,6 +9,7 @@ from bot.engine.cards import (
     AnswerRefused,
     FeedbackCard,
     LeaderboardCard,
+    ProgressCard,
     QuestionCard,
     RecordedCard,
     RevealCard,
@@ -224,4 +225,52 @@ def streaks(card: StreaksCard) -> str:
                 correct=card.viewer_correct_days,
             )
         )
+    return "\n".join(lines)
+
+
+BAR_CELL = "▇"
+MAX_BAR = 40  # cells: a day with more answers is drawn this long
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    """Columns as wide as their widest cell: the first one left-aligned, the others right."""
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+    return [
+        "  "
+        + "  ".join(
+            cell.ljust(width) if index == 0 else cell.rjust(width)
+            for index, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in [headers, *rows]
+    ]
+
+
+def progress(card: ProgressCard) -> str:
+    """The progress chart's figures as two tables, under the chart's own titles."""
+    locale = card.locale
+    lines = [t(locale, "chart.tasks.title")]
+    lines += _table(
+        [t(locale, f"progress.col.{name}") for name in ("task", "correct", "answered", "accuracy")],
+        [
+            [task.key, str(task.correct), str(task.attempts), f"{task.percent}%" if task.attempts else "—"]
+            for task in card.by_task
+        ],
+    )
+    lines += ["", t(locale, "chart.days.title", days=len(card.days), zone=card.timezone)]
+    table = _table(
+        [t(locale, f"progress.col.{name}") for name in ("date", "answers", "correct")],
+        [
+            [
+                t(locale, "chart.day", day=day.day.day, month=day.day.month),
+                str(day.answered),
+                str(day.correct),
+            ]
+            for day in card.days
+        ],
+    )
+    lines.append(table[0])
+    lines += [
+        f"{row}  {BAR_CELL * min(day.answered, MAX_BAR)}".rstrip()
+        for row, day in zip(table[1:], card.days, strict=True)
+    ]
     return "\n".join(lines)

@@ -220,3 +220,27 @@ class StreaksCard:
     viewer_best: int | None
     viewer_correct_days: int | None
     locale: str
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: date  # a local date in the card's time zone
+    answered: int
+    correct: int
+
+
+@dataclass(frozen=True)
+class ProgressCard:
+    """What the progress chart draws (and the terminal prints as a table): accuracy per
+    task statement over every answer, and answers per local day over the last ``len(days)``
+    days, today last. Every task statement and every day is present, zeros included."""
+
+    display_name: str
+    by_task: tuple[Accuracy, ...]  # 3.1, 3.2, 3.3, 3.4 in order
+    days: tuple[DayCount, ...]  # oldest first, today last
+    timezone: str  # the days are cut in it
+    locale: str
+
+    @property
+    def answered(self) -> int:
+        return sum(task.attempts for task in self.by_task)

@@ -24,10 +24,12 @@ from bot.engine.cards import (
     Accuracy,
     AnswerRefused,
     AnswerResult,
+    DayCount,
     FeedbackCard,
     LeaderboardCard,
     LeaderboardEntry,
     OptionTally,
+    ProgressCard,
     QuestionCard,
     RecordedCard,
     RefusalReason,
@@ -63,7 +65,7 @@ from bot.engine.model import (
     ScoredAttempt,
     SessionRecord,
 )
-from bot.engine.periods import boards_for, period_key, period_label
+from bot.engine.periods import boards_for, local_time, period_key, period_label
 from bot.engine.ports import AnswerOutcome, Clock, OpenOutcome, QuizStore, utc_now
 from bot.engine.questions import Question, QuestionBank
 from bot.engine.selection import next_for_learner, next_for_place
@@ -1031,6 +1033,35 @@ class QuizEngine:
             current_run=current,
             best_run=best,
             first_answer=history[0].answered_at.date() if history else None,
+            locale=self.learner_locale(learner, settings),
+        )
+
+    async def progress(
+        self, learner: LearnerRef, place: PlaceRef | None = None, days: int = 30
+    ) -> ProgressCard:
+        """What the progress chart shows: accuracy per task statement over every answer,
+        and answers per day over the last ``days`` days (today included), cut in the
+        place's time zone; days without answers are there with zeros."""
+        settings = await self.settings(place) if place else PlaceSettings()
+        history = sorted(await self.store.learner_history(learner), key=lambda a: a.answered_at)
+        span = max(1, days)
+        today = local_time(self.clock(), settings.timezone).date()
+        first = today - timedelta(days=span - 1)
+        per_day: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+        for attempt in history:
+            day = local_time(attempt.answered_at, settings.timezone).date()
+            if first <= day <= today:
+                per_day[day][0] += 1
+                per_day[day][1] += int(attempt.correct)
+        by_task = {a.key: a for a in _accuracy(history, lambda a: self._task_of(a.question_id))}
+        return ProgressCard(
+            display_name=history[-1].display_name if history else learner.display_name,
+            by_task=tuple(by_task.get(task, Accuracy(task, 0, 0)) for task in TASKS),
+            days=tuple(
+                DayCount(day, *per_day.get(day, (0, 0)))
+                for day in (first + timedelta(days=n) for n in range(span))
+            ),
+            timezone=settings.timezone,
             locale=self.learner_locale(learner, settings),
         )
 

@@ -20,7 +20,11 @@ that break apps (or hide their bugs) when a fake gets them wrong:
 * ephemeral messages are not in ``conversations.history`` and cannot be edited through
   ``chat.update``: only through the response URL of an interaction on them;
 * message metadata comes back from ``conversations.history`` only with ``include_all_metadata``;
-* an app token (``xapp-``) only opens Socket Mode connections, bot tokens cannot.
+* an app token (``xapp-``) only opens Socket Mode connections, bot tokens cannot;
+* files go up in three steps (``files.getUploadURLExternal``, a POST of the bytes to the
+  upload URL it returned, ``files.completeUploadExternal``), both methods need the
+  ``files:write`` scope (``missing_scope`` with ``needed``/``provided`` otherwise), the
+  bytes must be as many as announced, and a file is completed, and shared, once.
 
 Times are ``time.monotonic()`` seconds, except Slack's own ``ts`` strings (epoch seconds).
 """
@@ -46,6 +50,8 @@ JSON = dict[str, Any]
 TRIGGER_TTL = 3.0  # seconds a trigger_id can open a modal
 RESPONSE_URL_USES, RESPONSE_URL_TTL = 5, 30 * 60.0
 MAX_MESSAGE_BLOCKS, MAX_VIEW_BLOCKS, MAX_HOME_BYTES = 50, 100, 250_000
+MAX_ALT_TEXT = 1000
+MIME_TYPES = {"png": "image/png", "json": "application/json", "txt": "text/plain"}
 
 
 class SlackError(Exception):
@@ -135,6 +141,7 @@ class Message:
     via: str = "chat.postMessage"  # or chat.postEphemeral, response_url, ack
     edits: list[JSON] = field(default_factory=list)  # every edit's arguments, in order
     deleted: bool = False
+    files: list[str] = field(default_factory=list)  # ids of the files shared with this message
 
     @property
     def ephemeral(self) -> bool:
@@ -147,6 +154,8 @@ class Message:
             data["thread_ts"] = self.thread_ts
         if self.edits:
             data["edited"] = {"user": self.user, "ts": self.edits[-1].get("_ts", self.ts)}
+        if self.files:
+            data["files"] = [{"id": file_id} for file_id in self.files]
         return data | ({"metadata": self.metadata} if with_metadata and self.metadata else {})
 
 
@@ -164,6 +173,30 @@ class Call:
     @property
     def ok(self) -> bool:
         return bool(self.response and self.response.get("ok"))
+
+
+@dataclass
+class SharedFile:
+    """A file on its way up, then shared: ``files.getUploadURLExternal`` announces it, the
+    upload URL receives ``content``, ``files.completeUploadExternal`` shares it."""
+
+    id: str
+    team_id: str
+    filename: str
+    length: int  # bytes announced to files.getUploadURLExternal
+    alt_txt: str
+    upload_key: str  # the secret part of its upload URL
+    content: bytes | None = None  # what reached the upload URL
+    title: str = ""
+    channels: list[str] = field(default_factory=list)
+    completed: bool = False
+
+    def to_dict(self, bot_user_id: str) -> JSON:
+        kind = self.filename.rsplit(".", 1)[-1].lower() if "." in self.filename else "binary"
+        data: JSON = {"id": self.id, "name": self.filename, "title": self.title or self.filename}
+        data |= {"filetype": kind, "mimetype": MIME_TYPES.get(kind, "application/octet-stream")}
+        data |= {"size": len(self.content or b""), "user": bot_user_id, "alt_txt": self.alt_txt}
+        return data | {"channels": list(self.channels)}
 
 
 @dataclass
@@ -333,6 +366,7 @@ class FakeSlack:
         self.users: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
         self.calls: list[Call] = []
+        self.files: dict[str, SharedFile] = {}  # file id → every file announced, uploaded or shared
         self.socket_received: list[JSON] = []  # every JSON frame a Socket Mode client sent
         self.socket_acks: dict[str, SocketAck] = {}
         self.socket_opened = 0  # websocket connections ever opened (reconnects count)
@@ -371,6 +405,8 @@ class FakeSlack:
             "conversations.open": (self._conversations_open, "bot"),
             "oauth.v2.access": (self._oauth_v2_access, "none"),
             "apps.connections.open": (self._apps_connections_open, "app"),
+            "files.getUploadURLExternal": (self._files_get_upload_url_external, "bot"),
+            "files.completeUploadExternal": (self._files_complete_upload_external, "bot"),
         }
 
         self.team = self.add_team("T1", "Quiz Lab", bot_token="xoxb-test", bot_user_id="UBOT")
@@ -385,6 +421,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{url_id}", self._handle_response_url)
         app.router.add_get("/link/", self._handle_socket)
+        app.router.add_post("/upload/{file_id}/{key}", self._handle_upload)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -508,6 +545,10 @@ class FakeSlack:
     def ephemerals(self, channel: str, user: str) -> list[Message]:
         """What only ``user`` saw in ``channel``: chat.postEphemeral, response URLs, command acks."""
         return [m for m in self._messages if m.channel == channel and m.visible_to == user and not m.deleted]
+
+    def files_in(self, channel: str) -> list[SharedFile]:
+        """The files shared into ``channel``, in the order they were completed."""
+        return [f for f in self.files.values() if channel in f.channels]
 
     def views_published(self, user: str) -> list[JSON]:
         """Every App Home view published for ``user``, in order."""
@@ -904,6 +945,78 @@ class FakeSlack:
         channel.members.add(team.bot_user_id)
         warning = {"warning": "already_in_channel"} if already else {}
         return {"channel": channel.to_dict(team.bot_user_id)} | warning
+
+    @staticmethod
+    def _need_scope(team: Team, scope: str) -> None:
+        if scope not in team.scopes:
+            raise SlackError("missing_scope", needed=scope, provided=",".join(sorted(team.scopes)))
+
+    async def _files_get_upload_url_external(self, ctx: _Ctx) -> JSON:
+        team = ctx.bot_team
+        self._need_scope(team, "files:write")
+        filename = str(ctx.args.get("filename") or "")
+        try:
+            length = int(ctx.args.get("length", ""))
+        except (TypeError, ValueError):
+            raise SlackError("invalid_arguments") from None
+        if not filename:
+            raise SlackError("invalid_arguments")
+        if length <= 0:
+            raise SlackError("missing_argument")  # what Slack answers to a length of 0
+        alt_txt = str(ctx.args.get("alt_txt") or "")
+        if len(alt_txt) > MAX_ALT_TEXT:
+            raise SlackError("alt_txt_too_large")
+        file_id = "F" + secrets.token_hex(5).upper()
+        upload = SharedFile(file_id, team.id, filename, length, alt_txt, secrets.token_urlsafe(16))
+        self.files[file_id] = upload
+        return {"upload_url": f"{self.url}/upload/{file_id}/{upload.upload_key}", "file_id": file_id}
+
+    async def _handle_upload(self, request: web.Request) -> web.StreamResponse:
+        """The upload URL: raw bytes or a multipart form, no token (the URL is the secret)."""
+        upload = self.files.get(request.match_info["file_id"])
+        if upload is None or not secrets.compare_digest(upload.upload_key, request.match_info["key"]):
+            return web.Response(status=404, text="not found")
+        if upload.content is not None or upload.completed:
+            return web.Response(status=400, text="already uploaded")
+        if request.content_type.startswith("multipart/"):
+            content = b""
+            async for part in await request.multipart():
+                if isinstance(part, aiohttp.BodyPartReader) and part.filename is not None:
+                    content = bytes(await part.read())
+                    break
+        else:
+            content = await request.read()
+        if len(content) != upload.length:
+            return web.Response(status=400, text=f"expected {upload.length} bytes, got {len(content)}")
+        upload.content = content
+        await self._notify()
+        return web.Response(text=f"OK - {len(content)}")
+
+    async def _files_complete_upload_external(self, ctx: _Ctx) -> JSON:
+        team = ctx.bot_team
+        self._need_scope(team, "files:write")
+        wanted = _json_arg(ctx.args, "files")
+        if not isinstance(wanted, list) or not wanted or not all(isinstance(f, dict) for f in wanted):
+            raise SlackError("invalid_arguments")
+        uploads = []
+        for item in wanted:
+            upload = self.files.get(str(item.get("id") or ""))
+            if upload is None or upload.team_id != team.id or upload.content is None or upload.completed:
+                raise SlackError("file_not_found")  # unknown, never uploaded, or already completed
+            uploads.append((upload, str(item.get("title") or "")))
+        channel = None
+        if ctx.args.get("channel_id"):
+            channel = self._postable_channel(team, ctx.args["channel_id"])
+        for upload, title in uploads:
+            upload.completed, upload.title = True, title
+            if channel is not None:
+                upload.channels.append(channel.id)
+        if channel is not None:
+            text = str(ctx.args.get("initial_comment") or "")
+            message = Message(channel.id, self._new_ts(), text, [], team.bot_user_id, team.bot_id, team.id)
+            message.via, message.files = "files.completeUploadExternal", [u.id for u, _ in uploads]
+            self._messages.append(message)
+        return {"files": [upload.to_dict(team.bot_user_id) for upload, _ in uploads]}
 
     async def _oauth_v2_access(self, ctx: _Ctx) -> JSON:
         """Client credentials by HTTP Basic (slack_sdk) or in the body; codes and refresh

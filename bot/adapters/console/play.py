@@ -24,6 +24,7 @@ from bot.i18n import t
 TERMINAL = PlaceRef("console", "local", "terminal")
 STOP_WORDS = {"quit", "exit", "q", "sair"}
 FLAG_WORDS = ("flag", "reportar")
+STATS_WORDS = {"stats", "estatisticas", "estatísticas"}
 
 
 class LineReader:
@@ -137,6 +138,9 @@ async def _ask_until_valid(
         if text.casefold().startswith(FLAG_WORDS):
             await _flag(engine, learner, previous or card, text, stream)
             continue
+        if text.casefold() in STATS_WORDS:
+            await show_stats(engine, learner, stream)
+            continue
         result = await engine.answer(card.round_id, learner, [text], place=TERMINAL)
         if isinstance(result, AnswerRefused):
             print(render.refusal(result), file=stream, flush=True)
@@ -158,3 +162,11 @@ async def _flag(
         rest = remainder
     await engine.flag_question(learner, card.question_id, reason, rest or None, card.round_id)
     print(t(card.locale, "console.flagged", id=card.question_id), file=stream, flush=True)
+
+
+async def show_stats(engine: QuizEngine, learner: LearnerRef, stream: TextIO) -> None:
+    """``quizbot stats`` and ``stats`` typed during a game: the stats, then the progress
+    chart's figures as tables (a terminal shows no picture)."""
+    stats = await engine.stats(learner, TERMINAL)
+    progress = await engine.progress(learner, TERMINAL)
+    print(render.stats(stats), "", render.progress(progress), sep="\n", file=stream, flush=True)

@@ -36,7 +36,9 @@ FINISH_HANDLING_SECONDS = 5.0
 # (default 2 s). Servers arrive in one burst after READY; commands are served meanwhile,
 # and a server that comes later is still taken in, so waiting 2 s only delays start-up.
 GUILD_READY_SECONDS = 0.25
-# what the bot needs in a channel, and nothing more (no privileged intents either)
+# what the bot needs in a channel, and nothing more (no privileged intents either). Not
+# Attach Files: files go only in replies to interactions (the progress chart, a privacy
+# export), which are webhook messages that channel permissions do not apply to.
 BOT_PERMISSIONS = discord.Permissions(
     view_channel=True, send_messages=True, embed_links=True, read_message_history=True
 )

@@ -7,6 +7,7 @@ subcommand still applies, since server admins can change who sees a command.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from typing import Any
@@ -16,6 +17,7 @@ from discord import app_commands
 from discord.app_commands import Choice
 from discord.app_commands import locale_str as _
 
+from bot.adapters import charts
 from bot.adapters.discord import interactions, render
 from bot.adapters.discord.components import ForgetButton, ResetButton
 from bot.adapters.discord.interactions import (
@@ -31,7 +33,7 @@ from bot.adapters.discord.interactions import (
     send_private,
 )
 from bot.adapters.plaintext import EXPORT_FILENAME, personal_data
-from bot.engine import FeedbackMode, Period, PlaceRef, RoundBusy, Scope
+from bot.engine import FeedbackMode, LearnerRef, Period, PlaceRef, QuizEngine, RoundBusy, Scope
 from bot.engine.daily import DAY_NAMES, next_post_after
 from bot.engine.service import EngineError, SettingRejected
 from bot.i18n import t
@@ -61,6 +63,27 @@ def jump_url(guild_id: int | None, message_ref: str | None) -> str:
         return ""
     _, channel_id, message_id = message_ref.split(":")
     return f" https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+
+
+async def stats_reply(engine: QuizEngine, learner: LearnerRef, place: PlaceRef) -> dict[str, Any]:
+    """The stats embed with the progress chart as its image, attached to the same private
+    reply. Interaction replies are webhook messages: attaching a file to one needs no
+    channel permission (no Attach Files in the invite). A chart that cannot be drawn is
+    logged and left out; the stats still come. No answers yet: no chart."""
+    embed = render.stats_embed(await engine.stats(learner, place))
+    progress = await engine.progress(learner, place)
+    if not progress.answered:
+        return {"embed": embed}  # an empty chart tells nothing the stats do not
+    try:
+        png = await asyncio.to_thread(charts.render_png, progress)
+    except Exception:
+        log.exception(
+            "the progress chart could not be drawn (guild %s, user %s)", place.workspace, learner.user_id
+        )
+        return {"embed": embed}
+    embed.set_image(url=f"attachment://{charts.FILENAME}")
+    chart = discord.File(io.BytesIO(png), filename=charts.FILENAME, description=charts.alt_text(progress))
+    return {"embed": embed, "file": chart}
 
 
 @app_commands.guild_only()
@@ -155,10 +178,12 @@ class Quiz(app_commands.Group):
         )
         await reply_private(interaction, work, lambda card: {"embed": render.leaderboard_embed(card)})
 
-    @app_commands.command(name="stats", description=_("Your own stats (only you see them)"))
+    @app_commands.command(
+        name="stats", description=_("Your own stats and progress chart (only you see them)")
+    )
     async def stats(self, interaction: discord.Interaction) -> None:
-        work = engine_of(interaction).stats(learner_of(interaction), place_of(interaction))
-        await reply_private(interaction, work, lambda card: {"embed": render.stats_embed(card)})
+        work = stats_reply(engine_of(interaction), learner_of(interaction), place_of(interaction))
+        await reply_private(interaction, work, lambda reply: reply)
 
     @app_commands.command(name="streaks", description=_("Daily question streaks: top 10 and yours"))
     async def streaks(self, interaction: discord.Interaction) -> None:

@@ -16,7 +16,7 @@ PT_BR: dict[str, str] = {
     "The top 10 and your own rank": "Os 10 primeiros e a sua posição",
     "Which period": "Qual período",
     "The whole server or this channel": "O servidor todo ou este canal",
-    "Your own stats (only you see them)": "Suas estatísticas (só você vê)",
+    "Your own stats and progress chart (only you see them)": "Suas estatísticas e gráfico de progresso (só você vê)",
     "How to use the quiz": "Como usar o quiz",
     "Quiz settings for organisers": "Configurações do quiz para organizadores",
     "Close the open question in this channel now": "Encerra agora a questão aberta neste canal",

@@ -26,6 +26,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.adapters import charts
 from bot.adapters.background import Backoff, each, finish, repeat
 from bot.adapters.plaintext import personal_data
 from bot.adapters.slack import blocks
@@ -325,6 +326,7 @@ class SlackQuiz:
         elif sub == "stats":
             stats = await self.engine.stats(learner, place)
             await private(t(locale, "stats.title", name=learner.display_name), blocks.stats_blocks(stats))
+            await self.send_chart(client, learner, place, locale, private)
         elif sub == "privacy":
             await self.cmd_privacy(user, args, locale, private)
         elif sub == "admin":  # re-read the admin flag: it may have changed within the hour
@@ -367,6 +369,46 @@ class SlackQuiz:
             await private(t(locale, key, bot="quizbot"))
             return
         await private(t(locale, "slack.posted"))
+
+    async def send_chart(
+        self,
+        client: AsyncWebClient,
+        learner: LearnerRef,
+        place: PlaceRef,
+        locale: str,
+        private: Callable[..., Awaitable[None]],
+    ) -> None:
+        """The progress chart, as a PNG in the learner's DM with the app: Slack files cannot
+        be ephemeral. Uploaded the current way (files.getUploadURLExternal, the bytes to the
+        URL it returns, files.completeUploadExternal into the DM), which needs files:write:
+        a workspace that has not granted it yet is told so politely. The stats were sent
+        already; nothing here turns them into an error."""
+        progress = await self.engine.progress(learner, place)
+        if not progress.answered:
+            return  # an empty chart tells nothing the stats did not
+        try:
+            png = await asyncio.to_thread(charts.render_png, progress)
+            opened = await client.conversations_open(users=learner.user_id)
+            await client.files_upload_v2(
+                channel=opened["channel"]["id"],
+                file=png,
+                filename=charts.FILENAME,
+                title=t(locale, "chart.title", name=progress.display_name),
+                alt_txt=charts.alt_text(progress),
+                initial_comment=t(locale, "slack.chart.comment"),
+            )
+        except SlackApiError as error:
+            if error.response.get("error") == "missing_scope":
+                await private(t(locale, "slack.chart.no_scope"))
+                return
+            log.warning("the progress chart was not sent (user %s): %s", learner.user_id, error)
+            await private(t(locale, "slack.chart.failed"))
+            return
+        except Exception:
+            log.exception("the progress chart was not sent (user %s)", learner.user_id)
+            await private(t(locale, "slack.chart.failed"))
+            return
+        await private(t(locale, "slack.chart.sent"))
 
     async def cmd_privacy(
         self, user: str, args: list[str], locale: str, private: Callable[..., Awaitable[None]]

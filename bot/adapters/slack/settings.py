@@ -17,6 +17,7 @@ DEFAULT_SCOPES = (
     "im:write",
     "channels:history",  # to find a question whose post lost its reply, before posting again
     "groups:history",
+    "files:write",  # the progress chart, uploaded to the learner's DM
 )
 
 
