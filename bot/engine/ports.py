@@ -17,6 +17,8 @@ from bot.engine.model import (
     AnswerWrite,
     AttemptRecord,
     BoardSnapshot,
+    ExamItem,
+    ExamRecord,
     FlagReason,
     FlagSummary,
     ForgetReport,
@@ -217,6 +219,35 @@ class QuizStore(Protocol):
     async def purge_workspace(
         self, platform: str, workspace: str, departed_before: datetime
     ) -> PurgeReport | None: ...
+
+    # -- mock exams -------------------------------------------------------------------
+
+    async def create_exam(
+        self,
+        learner: LearnerRef,
+        place: PlaceRef,
+        items: Sequence[tuple[str, Sequence[str]]],
+        started_at: datetime,
+        deadline: datetime,
+    ) -> ExamRecord: ...
+
+    async def get_exam(self, exam_id: int) -> ExamRecord | None: ...
+
+    async def running_exam(self, learner_id: int, now: datetime) -> ExamRecord | None: ...
+
+    async def exam_items(self, exam_id: int) -> list[ExamItem]: ...
+
+    async def answer_exam_item(
+        self, exam_id: int, position: int, chosen_keys: Sequence[str], correct: bool, now: datetime
+    ) -> bool: ...
+
+    async def finish_exam(
+        self, exam_id: int, now: datetime, scaled: Callable[[int, int], int]
+    ) -> list[ExamItem] | None: ...
+
+    async def due_exams(self, now: datetime, platform: str | None = None, limit: int = 100) -> list[int]: ...
+
+    async def finished_exams(self, learner_id: int) -> list[ExamRecord]: ...
 
 
 def seeded_rng(seed: int | None = None) -> random.Random:

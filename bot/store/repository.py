@@ -26,6 +26,8 @@ from bot.engine.model import (
     AnswerWrite,
     AttemptRecord,
     BoardSnapshot,
+    ExamItem,
+    ExamRecord,
     FeedbackMode,
     FlagReason,
     FlagSummary,
@@ -43,7 +45,7 @@ from bot.engine.model import (
 )
 from bot.engine.periods import boards_for
 from bot.engine.ports import AnswerOutcome, OpenOutcome
-from bot.store import privacy
+from bot.store import exams, privacy
 from bot.store.answer_writer import AnswerWriter
 from bot.store.bulk import BulkWriter
 from bot.store.database import Database
@@ -1420,6 +1422,43 @@ class SqlStore:
         )
         async with self.db.read() as conn:
             return [(self._round(row), row.local_date) for row in await conn.execute(query)]
+
+    # -- mock exams (bot/store/exams.py) ------------------------------------------------
+
+    async def create_exam(
+        self,
+        learner: LearnerRef,
+        place: PlaceRef,
+        items: Sequence[tuple[str, Sequence[str]]],
+        started_at: datetime,
+        deadline: datetime,
+    ) -> ExamRecord:
+        return await exams.create_exam(self, learner, place, items, started_at, deadline)
+
+    async def get_exam(self, exam_id: int) -> ExamRecord | None:
+        return await exams.get_exam(self, exam_id)
+
+    async def running_exam(self, learner_id: int, now: datetime) -> ExamRecord | None:
+        return await exams.running_exam(self, learner_id, now)
+
+    async def exam_items(self, exam_id: int) -> list[ExamItem]:
+        return await exams.exam_items(self, exam_id)
+
+    async def answer_exam_item(
+        self, exam_id: int, position: int, chosen_keys: Sequence[str], correct: bool, now: datetime
+    ) -> bool:
+        return await exams.answer_exam_item(self, exam_id, position, chosen_keys, correct, now)
+
+    async def finish_exam(
+        self, exam_id: int, now: datetime, scaled: Callable[[int, int], int]
+    ) -> list[ExamItem] | None:
+        return await exams.finish_exam(self, exam_id, now, scaled)
+
+    async def due_exams(self, now: datetime, platform: str | None = None, limit: int = 100) -> list[int]:
+        return await exams.due_exams(self, now, platform, limit)
+
+    async def finished_exams(self, learner_id: int) -> list[ExamRecord]:
+        return await exams.finished_exams(self, learner_id)
 
 
 def _in_scopes(column: Any, workspaces: set[tuple[str, str]]) -> Any:
