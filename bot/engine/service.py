@@ -1093,6 +1093,14 @@ class QuizEngine:
         card, finished_now = await self._close_exam(exam, locale, expired=self.clock() >= exam.deadline)
         return card if finished_now else ExamRefused(ExamRefusal.FINISHED, locale, exam_id)
 
+    async def exam_result(self, exam_id: int, learner: LearnerRef) -> ExamResultCard | ExamRefused:
+        """The result of one of this learner's finished exams, again."""
+        exam, locale = await self._own_exam(exam_id, learner)
+        if exam is None or exam.finished_at is None:
+            return ExamRefused(ExamRefusal.UNKNOWN, locale, exam_id)
+        items = await self.store.exam_items(exam_id)
+        return self._exam_result(exam, items, locale, expired=exam.finished_at >= exam.deadline)
+
     async def expire_exams(self, platform: str | None = None, limit: int = 100) -> list[ExamResultCard]:
         """Submit every exam whose time ran out (also those a restart left running): each
         result, with the place and person it belongs to, is for the adapter to send."""
