@@ -234,3 +234,23 @@ async def test_graded_items_are_reported_once_each(engine: QuizEngine) -> None:
     await engine.submit_exam(card.exam_id, ANA)
     assert len(reported) == 3 and [c for _, _, c in reported].count(True) == 1
     assert reported[0][1] == card.question_id
+
+
+async def test_a_result_that_was_not_sent_is_offered_again_until_it_is(
+    engine: QuizEngine, clock: FakeClock
+) -> None:
+    card = await engine.start_exam(ANA, DM, size=1)
+    clock.advance(minutes=2)
+    first = await engine.expire_exams(platform="discord")
+    assert [r.exam_id for r in first] == [card.exam_id]
+    assert await engine.expire_exams(platform="discord") == []  # just finished: its sender is at work
+    clock.advance(seconds=31)  # the send failed (or the process died): offered again, the same result
+    again = await engine.expire_exams(platform="discord")
+    assert again == first
+    await engine.exam_result_sent(card.exam_id)
+    clock.advance(minutes=5)
+    assert await engine.expire_exams(platform="discord") == []
+    submitted = await engine.start_exam(BIA, DM, size=1)
+    await engine.submit_exam(submitted.exam_id, BIA)
+    clock.advance(days=2)  # a result nobody managed to send for a day is left alone
+    assert await engine.expire_exams(platform="discord") == []

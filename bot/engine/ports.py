@@ -249,6 +249,12 @@ class QuizStore(Protocol):
 
     async def finished_exams(self, learner_id: int) -> list[ExamRecord]: ...
 
+    async def unsent_exam_results(
+        self, platform: str | None, finished_before: datetime, finished_after: datetime, limit: int = 100
+    ) -> list[int]: ...
+
+    async def mark_exam_result_sent(self, exam_id: int, now: datetime) -> None: ...
+
 
 def seeded_rng(seed: int | None = None) -> random.Random:
     return random.Random(seed)

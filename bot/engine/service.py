@@ -1101,20 +1101,44 @@ class QuizEngine:
         items = await self.store.exam_items(exam_id)
         return self._exam_result(exam, items, locale, expired=exam.finished_at >= exam.deadline)
 
-    async def expire_exams(self, platform: str | None = None, limit: int = 100) -> list[ExamResultCard]:
-        """Submit every exam whose time ran out (also those a restart left running): each
-        result, with the place and person it belongs to, is for the adapter to send."""
+    async def expire_exams(
+        self,
+        platform: str | None = None,
+        limit: int = 100,
+        resend_after: timedelta = timedelta(seconds=30),
+        within: timedelta = timedelta(hours=24),
+    ) -> list[ExamResultCard]:
+        """Submit every exam whose time ran out (also those a restart left running), and
+        find results that were never sent (finished more than ``resend_after`` ago, less
+        than ``within``). Each result carries the place and person it is for: the adapter
+        sends it, then calls ``exam_result_sent``."""
         results = []
         for exam_id in await self.store.due_exams(self.clock(), platform, limit):
             exam = await self.store.get_exam(exam_id)
             if exam is None or exam.finished_at is not None:
                 continue
-            settings = await self.settings(exam.place)
-            locale = resolve_locale(exam.learner_locale, settings.locale, self.default_locale)
-            card, finished_now = await self._close_exam(exam, locale, expired=True)
+            card, finished_now = await self._close_exam(exam, await self._locale_of_exam(exam), expired=True)
             if finished_now:
                 results.append(card)
+        now = self.clock()
+        for exam_id in await self.store.unsent_exam_results(
+            platform, now - resend_after, now - within, limit
+        ):
+            exam = await self.store.get_exam(exam_id)
+            if exam is None or exam.finished_at is None or exam_id in {r.exam_id for r in results}:
+                continue
+            items = await self.store.exam_items(exam_id)
+            expired = exam.finished_at >= exam.deadline
+            results.append(self._exam_result(exam, items, await self._locale_of_exam(exam), expired))
         return results
+
+    async def exam_result_sent(self, exam_id: int) -> None:
+        """The result reached the learner: stop offering it in ``expire_exams``."""
+        await self.store.mark_exam_result_sent(exam_id, self.clock())
+
+    async def _locale_of_exam(self, exam: ExamRecord) -> str:
+        settings = await self.settings(exam.place)
+        return resolve_locale(exam.learner_locale, settings.locale, self.default_locale)
 
     async def _close_exam(
         self, exam: ExamRecord, locale: str, *, expired: bool

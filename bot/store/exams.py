@@ -213,3 +213,33 @@ async def finished_exams(store: SqlStore, learner_id: int) -> list[ExamRecord]:
     )
     async with store.db.read() as conn:
         return [_exam(row) for row in await conn.execute(query)]
+
+
+async def unsent_exam_results(
+    store: SqlStore, platform: str | None, finished_before: datetime, finished_after: datetime, limit: int
+) -> list[int]:
+    """Finished exams whose result never reached the learner (a crash, a platform error)."""
+    query = (
+        select(mock_exams.c.id)
+        .join(places, places.c.id == mock_exams.c.place_id)
+        .where(
+            mock_exams.c.result_sent_at.is_(None),
+            mock_exams.c.finished_at < finished_before,
+            mock_exams.c.finished_at > finished_after,
+        )
+        .order_by(mock_exams.c.finished_at)
+        .limit(limit)
+    )
+    if platform is not None:
+        query = query.where(places.c.platform == platform)
+    async with store.db.read() as conn:
+        return [int(exam_id) for exam_id in (await conn.execute(query)).scalars()]
+
+
+async def mark_exam_result_sent(store: SqlStore, exam_id: int, now: datetime) -> None:
+    async with store.db.write() as conn:
+        await conn.execute(
+            update(mock_exams)
+            .where(mock_exams.c.id == exam_id, mock_exams.c.result_sent_at.is_(None))
+            .values(result_sent_at=now)
+        )

@@ -1460,6 +1460,14 @@ class SqlStore:
     async def finished_exams(self, learner_id: int) -> list[ExamRecord]:
         return await exams.finished_exams(self, learner_id)
 
+    async def unsent_exam_results(
+        self, platform: str | None, finished_before: datetime, finished_after: datetime, limit: int = 100
+    ) -> list[int]:
+        return await exams.unsent_exam_results(self, platform, finished_before, finished_after, limit)
+
+    async def mark_exam_result_sent(self, exam_id: int, now: datetime) -> None:
+        await exams.mark_exam_result_sent(self, exam_id, now)
+
 
 def _in_scopes(column: Any, workspaces: set[tuple[str, str]]) -> Any:
     """Board keys of these workspaces and of their channels, matched by exact prefix

@@ -78,6 +78,7 @@ async def take_exam(
     assert isinstance(current, ExamResultCard)
     say()
     say(render.exam_result(current))
+    await engine.exam_result_sent(current.exam_id)
     return current
 
 
