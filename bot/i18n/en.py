@@ -166,4 +166,5 @@ MESSAGES: dict[str, str] = {
     "exam.modal.title": "Mock exam",
     "stats.exams": "Mock exams: {count} · last estimate {last} · best {best} · {passed} at or above 700",
     "slack.usage.exam": "Usage: `/quiz exam [count]` (1 to 65 questions, default 20).",
+    "exam.intro": "Mock exam: {count} questions, {minutes} minutes. No feedback until the end; you can change any answer until you submit. When the time is up, what you answered is submitted.",
 }

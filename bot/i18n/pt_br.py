@@ -166,4 +166,5 @@ MESSAGES: dict[str, str] = {
     "exam.modal.title": "Simulado",
     "stats.exams": "Simulados: {count} · última estimativa {last} · melhor {best} · {passed} com 700 ou mais",
     "slack.usage.exam": "Uso: `/quiz exam [quantidade]` (de 1 a 65 questões, padrão 20).",
+    "exam.intro": "Simulado: {count} questões, {minutes} minutos. Nenhum retorno até o fim; você pode mudar qualquer resposta até enviar. Quando o tempo acabar, o que você respondeu é enviado.",
 }
