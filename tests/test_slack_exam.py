@@ -156,3 +156,18 @@ async def test_the_time_limit_submits_the_exam_and_posts_the_result(bot: Bot, cl
     await bot.fake.wait_for(
         lambda: f"Mock exams: 1 · last estimate {row.scaled_score}" in bot.private_text(member), 5
     )
+
+
+async def test_a_result_slack_refused_is_posted_on_a_later_pass(bot: Bot, clock: FakeClock) -> None:
+    dm, _ = await start_exam(bot, 1)
+    bot.fake.error_next("chat.postMessage", "internal_error")  # the first try of the result fails
+    clock.advance(minutes=2)
+    await bot.fake.wait_for(lambda: bool(bot.fake.calls_to("chat.postMessage")[2:]), 5)
+    await asyncio.sleep(0.5)  # a few closing passes: not offered again before 30 s
+    assert not any("Time is up" in shown(m) for m in bot.fake.messages(dm))
+    (row,) = await exam_rows(bot)
+    assert row.finished_at is not None and row.result_sent_at is None
+    clock.advance(seconds=31)
+    await wait_for_text(bot, dm, "Time is up")
+    assert (await until_sent(bot)).result_sent_at is not None
+    assert sum("Time is up" in shown(m) for m in bot.fake.messages(dm)) == 1

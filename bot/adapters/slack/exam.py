@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 Responder = Callable[..., Awaitable[Any]]
 ANSWER = re.compile(r"^quiz_exam_answer_[A-F]$")
-RESULT_EVENT = "quiz_exam_result"
 ExamReply = ExamQuestionCard | ExamResultCard | ExamRefused
 
 
@@ -123,9 +122,10 @@ def result_review_blocks(card: ExamResultCard) -> list[list[Block]]:
 async def deliver_result(
     quiz: SlackQuiz, card: ExamResultCard, client: AsyncWebClient | None = None, *, head_shown: bool = False
 ) -> None:
-    """Post a result to the DM the exam ran in, with the workspace's bot token. A result
-    sent again (its earlier post may have arrived with the reply lost) is looked for
-    first in the DM by its message metadata."""
+    """Post a result to the DM the exam ran in, with the workspace's bot token. Reading
+    the DM's history would need one more permission (im:history) from every workspace, so
+    a result whose post arrived but whose reply was lost may be posted a second time: a
+    repeat rather than a loss."""
     if card.place is None:
         return
     client = client or await quiz.client_for(card.place.workspace)
@@ -133,25 +133,10 @@ async def deliver_result(
         log.warning("no bot token for the workspace of mock exam %s; result not sent", card.exam_id)
         return
     channel = card.place.channel
-    history = await client.conversations_history(channel=channel, limit=50, include_all_metadata=True)
-    for message in history.get("messages") or []:
-        payload = (message.get("metadata") or {}).get("event_payload") or {}
-        if (message.get("metadata") or {}).get("event_type") == RESULT_EVENT and payload.get(
-            "exam"
-        ) == card.exam_id:
-            await quiz.engine.exam_result_sent(card.exam_id)
-            return
     messages = ([] if head_shown else [result_head_blocks(card)]) + result_review_blocks(card)
     title = t(card.locale, "exam.result.title")
-    for index, body in enumerate(messages):
-        last = index == len(messages) - 1
-        await client.chat_postMessage(
-            channel=channel,
-            text=title,
-            blocks=body,
-            unfurl_links=False,
-            metadata={"event_type": RESULT_EVENT, "event_payload": {"exam": card.exam_id}} if last else None,
-        )
+    for body in messages:
+        await client.chat_postMessage(channel=channel, text=title, blocks=body, unfurl_links=False)
     await quiz.engine.exam_result_sent(card.exam_id)
 
 
