@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 import sqlite3
@@ -78,13 +79,19 @@ async def test_the_time_limit_submits_the_exam_when_the_answer_comes_late(
     out = PromptedOutput()
     lines = iter(["A", "AB", "ABC"] * 3)
 
+    finished, gone = threading.Event(), threading.Event()
+
     def slow_learner() -> str:
-        if not out.prompted.acquire(timeout=10):
+        if not out.prompted.acquire(timeout=10) or finished.is_set():
+            gone.set()
             return ""
         clock.advance(seconds=50)  # 4.5 minutes for 3 questions: lines 1-5 in time, the 6th late
         return next(lines, "") + "\n"
 
     result = await take_exam(engine, terminal_learner("Caio", "en"), count=3, read_line=slow_learner, out=out)
+    finished.set()  # let the reader thread end while the event loop still runs
+    out.prompted.release()
+    await asyncio.to_thread(gone.wait, 5)
     assert result.expired and result.total == 3 and 1 <= result.answered < 3
     assert "Time is up: what you answered was submitted" in out.getvalue()
     stored = await engine.store.get_exam(result.exam_id)

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from functools import cached_property
+
+from bot.engine.spacing import ReviewCard
+
+# the engine's rule for one answer's review: (the card so far, the learner's exam date) → the new card
+Reschedule = Callable[[ReviewCard | None, date | None], ReviewCard]
+# a change to one card after the fact ("I guessed"): None leaves it as it is
+CardChange = Callable[[ReviewCard, date | None], ReviewCard | None]
 
 
 class FeedbackMode(StrEnum):
@@ -113,6 +121,7 @@ class AnswerWrite:
     correct: bool
     answered_at: datetime
     scored: bool  # credits leaderboards (the store reads the season and time zone it commits under)
+    review: Reschedule | None = None  # moves the learner's card, in the answer's own transaction
 
 
 @dataclass(frozen=True)
@@ -207,6 +216,17 @@ class PurgeReport:
     rounds: int
     attempts: int
     learners: int
+
+
+@dataclass(frozen=True)
+class LearnerProfile:
+    """What a learner set for themselves: an exam date and a daily reminder."""
+
+    exam_date: date | None = None
+    remind_at: str | None = None  # "HH:MM" in ``timezone``
+    timezone: str | None = None
+    remind_workspace: str | None = None
+    reminded_on: date | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -22,6 +22,7 @@ from bot.engine.model import (
     FlagReason,
     FlagSummary,
     ForgetReport,
+    LearnerProfile,
     LearnerRef,
     PlaceRef,
     PlaceSettings,
@@ -32,6 +33,7 @@ from bot.engine.model import (
     ScoredAttempt,
     SessionRecord,
 )
+from bot.engine.spacing import ReviewCard
 
 Clock = Callable[[], datetime]
 
@@ -94,6 +96,28 @@ class QuizStore(Protocol):
     async def place_question_counts(self, place: PlaceRef) -> dict[str, int]: ...
 
     async def learner_history(self, learner: LearnerRef) -> list[AttemptRecord]: ...
+
+    async def due_reviews(self, learner: LearnerRef, before: datetime, limit: int = 50) -> list[str]:
+        """Question ids whose card is due before ``before``, soonest first."""
+        ...
+
+    async def review_card(self, learner: LearnerRef, question_id: str) -> ReviewCard | None: ...
+
+    async def change_review(
+        self,
+        learner: LearnerRef,
+        question_id: str,
+        change: Callable[[ReviewCard, date | None], ReviewCard | None],
+    ) -> bool:
+        """Replace the card by ``change(card, exam date)`` unless it returns None; False when
+        there is no card or nothing changed."""
+        ...
+
+    async def learner_profile(self, learner: LearnerRef) -> LearnerProfile | None: ...
+
+    async def save_learner_profile(
+        self, learner: LearnerRef, now: datetime, **changes: object
+    ) -> LearnerProfile: ...
 
     async def learner_id(self, learner: LearnerRef) -> int | None: ...
 

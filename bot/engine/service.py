@@ -15,7 +15,7 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any, TypeVar, cast
 from zoneinfo import available_timezones
@@ -67,6 +67,7 @@ from bot.engine.model import (
     FlagReason,
     FlagSummary,
     ForgetReport,
+    LearnerProfile,
     LearnerRef,
     Period,
     PlaceRef,
@@ -82,6 +83,7 @@ from bot.engine.periods import boards_for, period_key, period_label
 from bot.engine.ports import AnswerOutcome, Clock, OpenOutcome, QuizStore, utc_now
 from bot.engine.questions import Question, QuestionBank
 from bot.engine.selection import next_for_learner, next_for_place
+from bot.engine.spacing import Grade, ReviewCard, due_before, grade_for, regrade, reschedule
 from bot.engine.streaks import streaks as count_streaks
 
 log = logging.getLogger(__name__)
@@ -417,7 +419,15 @@ class QuizEngine:
         try:
             outcome = await self.store.record_answer(
                 AnswerWrite(
-                    round_id, question.id, learner, keys, "".join(chosen), correct, now, round_.scored
+                    round_id,
+                    question.id,
+                    learner,
+                    keys,
+                    "".join(chosen),
+                    correct,
+                    now,
+                    round_.scored,
+                    reschedule(question.id, grade_for(correct), now, round_id, settings.timezone),
                 )
             )
         except Exception:  # the learner is told to try again; the details go to the log
@@ -598,13 +608,21 @@ class QuizEngine:
         if len(rounds) >= session.size:
             return await self.finish_session(session_id, learner)
         served = Counter(self._question(r).task for r in rounds)
-        question = next_for_learner(
-            self.bank.active(session.task),
-            await self.store.learner_history(learner),
-            served,
-            {r.question_id for r in rounds},
-            self.rng,
-        )
+        in_session = {r.question_id for r in rounds}
+        pool = self.bank.active(session.task)
+        allowed = {q.id for q in pool}
+        due = [
+            q
+            for q in await self.due_reviews(learner, settings.timezone)
+            if q in allowed and q not in in_session
+        ]
+        if due:  # spaced repetition first: what the learner is about to forget
+            question = self.bank.get(due[0])
+            assert question is not None
+        else:
+            question = next_for_learner(
+                pool, await self.store.learner_history(learner), served, in_session, self.rng
+            )
         position = len(rounds) + 1
         _, round_ = await self.store.open_round(
             session.place,
@@ -646,6 +664,41 @@ class QuizEngine:
             ),
             locale=locale,
         )
+
+    # -- spaced repetition, exam date ---------------------------------------------------
+
+    async def guessed(self, round_id: int, learner: LearnerRef) -> bool:
+        """The learner says their right answer to this round was a guess: its review
+        becomes Hard instead of Good, so the question comes back sooner. False when there
+        is nothing to change (a wrong answer, said twice, or a later review came since)."""
+        round_ = await self._round(round_id)
+        if round_ is None:
+            return False
+        zone = (await self.settings(round_.place)).timezone
+
+        def as_hard(card: ReviewCard, exam_date: date | None) -> ReviewCard | None:
+            if card.last_round_id != round_id or card.last_grade is not Grade.GOOD:
+                return None
+            return regrade(card, Grade.HARD, exam_date, zone)
+
+        return await self.store.change_review(learner, round_.question_id, as_hard)
+
+    async def due_reviews(self, learner: LearnerRef, timezone: str = "UTC", limit: int = 50) -> list[str]:
+        """Questions of the active bank due for this learner today (their local day), soonest first."""
+        due = await self.store.due_reviews(learner, due_before(self.clock(), timezone), limit)
+        active = {q.id for q in self.bank.active()}
+        return [question_id for question_id in due if question_id in active]
+
+    async def profile(self, learner: LearnerRef) -> LearnerProfile:
+        return await self.store.learner_profile(learner) or LearnerProfile()
+
+    async def set_exam_date(self, learner: LearnerRef, exam_date: date | None) -> LearnerProfile:
+        """Set (or clear, with None) the learner's exam date; a date in the past is refused.
+        Cards already scheduled past it are brought forward as they are next reviewed."""
+        today = self.clock().date()
+        if exam_date is not None and exam_date < today:
+            raise SettingRejected("exam_date", exam_date.isoformat(), "today or a later date (YYYY-MM-DD)")
+        return await self.store.save_learner_profile(learner, self.clock(), exam_date=exam_date)
 
     def _task_of(self, question_id: str) -> str:
         question = self.bank.get(question_id)

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Row, and_, bindparam, case, delete, func, or_, select, text, true, update
@@ -32,6 +32,7 @@ from bot.engine.model import (
     FlagReason,
     FlagSummary,
     ForgetReport,
+    LearnerProfile,
     LearnerRef,
     PlaceRef,
     PlaceSettings,
@@ -45,22 +46,26 @@ from bot.engine.model import (
 )
 from bot.engine.periods import boards_for
 from bot.engine.ports import AnswerOutcome, OpenOutcome
+from bot.engine.spacing import ReviewCard
 from bot.store import exams, privacy
 from bot.store.answer_writer import AnswerWriter
 from bot.store.bulk import BulkWriter
 from bot.store.database import Database
+from bot.store.reviews import cards_of, due_questions, exam_dates, review_all, row_of, save_cards
 from bot.store.tables import (
     attempts,
     daily_posts,
     daily_schedules,
     departures,
     installations,
+    learner_profiles,
     learners,
     oauth_states,
     organisers,
     places,
     question_flags,
     question_stats,
+    review_cards,
     rounds,
     score_histogram,
     sessions,
@@ -91,6 +96,10 @@ RETRYABLE = ("deadlock detected", "database is locked", "could not serialize")
 
 def _is_retryable(error: DBAPIError) -> bool:
     return any(marker in str(error.orig).lower() for marker in RETRYABLE)
+
+
+def _profile(row: Any) -> LearnerProfile:
+    return LearnerProfile(row.exam_date, row.remind_at, row.timezone, row.remind_workspace, row.reminded_on)
 
 
 class SqlStore:
@@ -595,6 +604,10 @@ class SqlStore:
                 delta[2] = max(delta[2], answer.answered_at)
         if board_deltas:
             await self._apply_board_deltas(conn, board_deltas)
+        reviews = [
+            (lid, a.question_id, a.answered_at, a.review) for a, lid, _ in counted if a.review is not None
+        ]
+        await review_all(conn, self.bulk, reviews)
         await self.bulk.upsert(
             conn,
             "question_stats",
@@ -678,6 +691,86 @@ class SqlStore:
             return []
         async with self.db.read() as conn:
             return await self._attempts(conn, attempts.c.learner_id == learner_id)
+
+    # -- spaced repetition and learner profiles --------------------------------------
+
+    async def due_reviews(self, learner: LearnerRef, before: datetime, limit: int = 50) -> list[str]:
+        learner_id = await self.learner_id(learner)
+        if learner_id is None:
+            return []
+        async with self.db.read() as conn:
+            return await due_questions(conn, learner_id, before, limit)
+
+    async def review_card(self, learner: LearnerRef, question_id: str) -> ReviewCard | None:
+        learner_id = await self.learner_id(learner)
+        if learner_id is None:
+            return None
+        async with self.db.read() as conn:
+            return (await cards_of(conn, [(learner_id, question_id)])).get((learner_id, question_id))
+
+    async def change_review(
+        self,
+        learner: LearnerRef,
+        question_id: str,
+        change: Callable[[ReviewCard, date | None], ReviewCard | None],
+    ) -> bool:
+        learner_id = await self.learner_id(learner)
+        if learner_id is None:
+            return False
+        key = (learner_id, question_id)
+        async with self.db.write() as conn:
+            locked = (
+                select(review_cards.c.learner_id)
+                .where(review_cards.c.learner_id == learner_id, review_cards.c.question_id == question_id)
+                .with_for_update()
+            )
+            if (await conn.execute(locked)).first() is None:
+                return False
+            card = (await cards_of(conn, [key]))[key]
+            changed = change(card, (await exam_dates(conn, [learner_id])).get(learner_id))
+            if changed is None or changed == card:
+                return False
+            await save_cards(conn, self.bulk, [row_of(learner_id, changed)])
+            return True
+
+    async def learner_profile(self, learner: LearnerRef) -> LearnerProfile | None:
+        learner_id = await self.learner_id(learner)
+        if learner_id is None:
+            return None
+        async with self.db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(learner_profiles).where(learner_profiles.c.learner_id == learner_id)
+                )
+            ).first()
+        return _profile(row) if row is not None else None
+
+    async def save_learner_profile(
+        self, learner: LearnerRef, now: datetime, **changes: object
+    ) -> LearnerProfile:
+        allowed = {"exam_date", "remind_at", "timezone", "remind_workspace", "reminded_on"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValueError(f"not a profile field: {sorted(unknown)}")
+
+        async def write() -> LearnerProfile:
+            async with self.db.write() as conn:
+                ids, fresh = await self._ensure_learners(conn, [learner], now)
+                values = {
+                    "learner_id": ids[(learner.platform, learner.user_id)],
+                    "updated_at": now,
+                    **changes,
+                }
+                insert = self._insert(learner_profiles).values(**values)
+                upsert = insert.on_conflict_do_update(
+                    index_elements=["learner_id"],
+                    set_={name: insert.excluded[name] for name in values if name != "learner_id"},
+                ).returning(*learner_profiles.c)
+                row = (await conn.execute(upsert)).one()
+            self._publish_learners(fresh)
+            return _profile(row)
+
+        return await self._as_learner(learner, write)
 
     # -- standings --------------------------------------------------------------------
 

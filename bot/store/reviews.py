@@ -1,0 +1,136 @@
+"""Review cards and learner profiles as rows: one card per learner and question.
+
+The answer path moves cards inside the answer's own transaction (one read and one
+upsert per batch), so a card never disagrees with the attempts it was computed from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.engine.spacing import CardState, Grade, ReviewCard
+from bot.store.bulk import BulkWriter
+from bot.store.tables import learner_profiles, review_cards
+
+Review = Callable[[ReviewCard | None, date | None], ReviewCard]
+
+
+def _state(row: Row[Any], prefix: str = "") -> CardState | None:
+    due = getattr(row, f"{prefix}due")
+    if due is None:
+        return None
+    return CardState(
+        getattr(row, f"{prefix}state"),
+        getattr(row, f"{prefix}step"),
+        getattr(row, f"{prefix}stability"),
+        getattr(row, f"{prefix}difficulty"),
+        due,
+        getattr(row, f"{prefix}last_review"),
+    )
+
+
+def card_of(row: Row[Any]) -> ReviewCard:
+    current = _state(row)
+    assert current is not None
+    grade = Grade(row.last_grade) if row.last_grade is not None else None
+    return ReviewCard(
+        row.question_id, current, row.reviews, row.lapses, row.last_round_id, grade, _state(row, "prev_")
+    )
+
+
+def row_of(learner_id: int, card: ReviewCard) -> dict[str, Any]:
+    now, before = card.current, card.previous
+    return {
+        "learner_id": learner_id,
+        "question_id": card.question_id,
+        "state": now.state,
+        "step": now.step,
+        "stability": now.stability,
+        "difficulty": now.difficulty,
+        "due": now.due,
+        "last_review": now.last_review,
+        "reviews": card.reviews,
+        "lapses": card.lapses,
+        "last_round_id": card.last_round_id,
+        "last_grade": int(card.last_grade) if card.last_grade is not None else None,
+        "prev_state": before.state if before else None,
+        "prev_step": before.step if before else None,
+        "prev_stability": before.stability if before else None,
+        "prev_difficulty": before.difficulty if before else None,
+        "prev_due": before.due if before else None,
+        "prev_last_review": before.last_review if before else None,
+    }
+
+
+async def exam_dates(conn: AsyncConnection, learner_ids: Sequence[int]) -> dict[int, date]:
+    query = select(learner_profiles.c.learner_id, learner_profiles.c.exam_date).where(
+        learner_profiles.c.learner_id.in_(sorted(set(learner_ids))), learner_profiles.c.exam_date.is_not(None)
+    )
+    return {row.learner_id: row.exam_date for row in await conn.execute(query)}
+
+
+async def cards_of(
+    conn: AsyncConnection, keys: Sequence[tuple[int, str]]
+) -> dict[tuple[int, str], ReviewCard]:
+    if not keys:
+        return {}
+    c = review_cards.c
+    query = select(review_cards).where(tuple_(c.learner_id, c.question_id).in_(sorted(set(keys))))
+    return {(row.learner_id, row.question_id): card_of(row) for row in await conn.execute(query)}
+
+
+COLUMNS = tuple(column.name for column in review_cards.c)
+KEY = ("learner_id", "question_id")
+TIMES = {"due", "last_review", "prev_due", "prev_last_review"}
+
+
+async def save_cards(conn: AsyncConnection, bulk: BulkWriter, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert or replace cards in multi-row statements (the answer path writes hundreds)."""
+    if not rows:
+        return
+
+    def value(row: dict[str, Any], name: str) -> Any:
+        found = row[name]
+        return bulk.timestamp(found) if name in TIMES and found is not None else found
+
+    await bulk.upsert(
+        conn,
+        review_cards.name,
+        COLUMNS,
+        [tuple(value(row, name) for name in COLUMNS) for row in rows],
+        conflict=KEY,
+        update=", ".join(f"{name} = excluded.{name}" for name in COLUMNS if name not in KEY),
+    )
+
+
+async def review_all(
+    conn: AsyncConnection, bulk: BulkWriter, reviews: Sequence[tuple[int, str, datetime, Review]]
+) -> None:
+    """Apply (learner id, question id, answered at, review) in time order and save the cards."""
+    if not reviews:
+        return
+    keys = [(learner_id, question_id) for learner_id, question_id, _, _ in reviews]
+    cards: dict[tuple[int, str], ReviewCard | None] = dict(await cards_of(conn, keys))
+    dates = await exam_dates(conn, [learner_id for learner_id, _ in keys])
+    changed: dict[tuple[int, str], ReviewCard] = {}
+    for learner_id, question_id, _, apply in sorted(reviews, key=lambda r: r[2]):
+        key = (learner_id, question_id)
+        card = apply(cards.get(key), dates.get(learner_id))
+        cards[key] = changed[key] = card
+    await save_cards(conn, bulk, [row_of(key[0], card) for key, card in sorted(changed.items())])
+
+
+async def due_questions(conn: AsyncConnection, learner_id: int, before: datetime, limit: int) -> list[str]:
+    c = review_cards.c
+    query = (
+        select(c.question_id)
+        .where(c.learner_id == learner_id, c.due < before)
+        .order_by(c.due, c.question_id)
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).scalars())
