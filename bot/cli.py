@@ -82,6 +82,17 @@ def cmd_play(args: argparse.Namespace) -> int:
     return _run(_with_app(args, action))
 
 
+def cmd_exam(args: argparse.Namespace) -> int:
+    from bot.adapters.console.exam import take_exam
+    from bot.adapters.console.play import terminal_learner
+
+    async def action(app: Any) -> int:
+        await take_exam(app.engine, terminal_learner(args.user, args.lang), count=args.count)
+        return 0
+
+    return _run(_with_app(args, action))
+
+
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from bot.adapters import plaintext as render
     from bot.adapters.console.play import TERMINAL, terminal_learner
@@ -545,6 +556,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     user_options(play)
     play.set_defaults(handler=cmd_play)
+
+    exam = commands.add_parser(
+        "exam",
+        help="a timed mock exam in the terminal",
+        description="A mock exam shaped like Domain 3: questions over 3.1-3.4 in the exam guide's "
+        "proportions, multiple response included, 1.5 minutes per question, no feedback until the "
+        "end; then the raw score, a scaled-score estimate (100-1000, pass mark 700) and a review of "
+        "every missed question. Not on the leaderboard.",
+    )
+    exam.add_argument(
+        "--count", type=_whole(1, 65), default=20, help="number of questions, 1–65 (default 20)"
+    )
+    user_options(exam)
+    exam.set_defaults(handler=cmd_exam)
 
     board = commands.add_parser(
         "leaderboard", help="the terminal's leaderboard", description="Show the terminal place's leaderboard."

@@ -7,6 +7,9 @@ from typing import Any
 
 from bot.engine.cards import (
     AnswerRefused,
+    ExamQuestionCard,
+    ExamRefused,
+    ExamResultCard,
     FeedbackCard,
     LeaderboardCard,
     ProgressCard,
@@ -37,7 +40,12 @@ def question(card: QuestionCard) -> str:
         lines.append(
             t(card.locale, "question.session_progress", position=card.position, size=card.session_size)
         )
-    lines.append(t(card.locale, "question.header", task=card.task, objective=card.objective))
+    lines += _question_body(card)
+    return "\n".join(lines)
+
+
+def _question_body(card: QuestionCard | ExamQuestionCard) -> list[str]:
+    lines = [t(card.locale, "question.header", task=card.task, objective=card.objective)]
     lines += ["", card.stem, ""]
     lines += [f"  {option.letter}) {option.text}" for option in card.options]
     lines.append("")
@@ -45,7 +53,7 @@ def question(card: QuestionCard) -> str:
         lines.append(t(card.locale, "question.select_one"))
     else:
         lines.append(t(card.locale, "question.select_many", count=card.select_count))
-    return "\n".join(lines)
+    return lines
 
 
 def feedback(card: FeedbackCard) -> str:
@@ -165,8 +173,21 @@ def leaderboard(card: LeaderboardCard) -> str:
 def stats(card: StatsCard) -> str:
     locale = card.locale
     lines = [t(locale, "stats.title", name=card.display_name)]
+    if card.exams is not None:
+        exams = card.exams
+        lines.append(
+            t(
+                locale,
+                "stats.exams",
+                count=exams.count,
+                last=exams.last_score,
+                best=exams.best_score,
+                passed=exams.passed,
+            )
+        )
     if not card.attempts:
-        lines.append(t(locale, "stats.none"))
+        if card.exams is None:
+            lines.append(t(locale, "stats.none"))
         return "\n".join(lines)
     lines.append(
         t(
@@ -274,3 +295,88 @@ def progress(card: ProgressCard) -> str:
         for row, day in zip(table[1:], card.days, strict=True)
     ]
     return "\n".join(lines)
+
+
+def exam_question(card: ExamQuestionCard) -> str:
+    """A mock-exam question: progress, the question, and the answer given so far."""
+    lines = [t(card.locale, "exam.progress", position=card.position, size=card.size, answered=card.answered)]
+    lines += _question_body(card)
+    if card.chosen_letters:
+        lines.append(t(card.locale, "exam.your_answer", letters=", ".join(card.chosen_letters)))
+    return "\n".join(lines)
+
+
+def exam_result_head(card: ExamResultCard) -> str:
+    """The score part of a result: raw, scaled estimate (labelled as one), per task."""
+    locale = card.locale
+    verdict = t(locale, "exam.result.pass" if card.passed else "exam.result.fail")
+    lines = [t(locale, "exam.result.title")]
+    if card.expired:
+        lines.append(t(locale, "exam.result.expired"))
+    lines += [
+        t(
+            locale,
+            "exam.result.raw",
+            correct=card.correct,
+            total=card.total,
+            percent=_percent(card.correct, card.total),
+            answered=card.answered,
+        ),
+        t(locale, "exam.result.scaled", score=card.scaled_score, pass_mark=card.pass_mark, verdict=verdict),
+        t(locale, "exam.result.estimate_note"),
+    ]
+    lines += [
+        t(
+            locale,
+            "exam.result.task_row",
+            key=a.key,
+            correct=a.correct,
+            attempts=a.attempts,
+            percent=a.percent,
+        )
+        for a in card.by_task
+    ]
+    lines.append(t(locale, "exam.result.review") if card.missed else t(locale, "exam.result.perfect"))
+    return "\n".join(lines)
+
+
+def exam_missed(card: ExamResultCard) -> list[str]:
+    """One block of text per missed question: the question, the answers and why."""
+    locale = card.locale
+    blocks = []
+    for item in card.missed:
+        lines = [
+            t(locale, "exam.result.missed", position=item.position, task=item.task, objective=item.objective),
+            item.stem,
+        ]
+        lines += [f"  {option.letter}) {option.text}" for option in item.options]
+        lines.append(
+            t(locale, "exam.result.chosen", letters=", ".join(item.chosen_letters))
+            if item.chosen_letters
+            else t(locale, "exam.result.unanswered")
+        )
+        lines += [
+            t(locale, "feedback.answer_is", letters=", ".join(item.correct_letters)),
+            t(locale, "feedback.why", why=item.why),
+        ]
+        lines += [
+            t(locale, "feedback.why_wrong", letter=o.letter, why=o.why_wrong)
+            for o in item.options
+            if o.why_wrong and o.letter in item.chosen_letters
+        ]
+        lines += [t(locale, "feedback.reference", url=url) for url in item.references]
+        blocks.append("\n".join(lines))
+    return blocks
+
+
+def exam_result(card: ExamResultCard) -> str:
+    return "\n\n".join([exam_result_head(card), *exam_missed(card)])
+
+
+def exam_refusal(card: ExamRefused) -> str:
+    return t(
+        card.locale,
+        f"exam.refused.{card.reason.value}",
+        letters="/".join(card.letters),
+        count=card.expected_count or 0,
+    )

@@ -180,6 +180,7 @@ class StatsCard:
     locale: str
     daily_streak: int | None = None  # in the place's workspace, when it has daily questions
     best_daily_streak: int | None = None
+    exams: ExamStats | None = None  # finished mock exams, when there are any
 
 
 @dataclass(frozen=True)
@@ -244,3 +245,94 @@ class ProgressCard:
     @property
     def answered(self) -> int:
         return sum(task.attempts for task in self.by_task)
+
+
+@dataclass(frozen=True)
+class ExamQuestionCard:
+    """One question of a running mock exam: no feedback until the exam is submitted."""
+
+    exam_id: int
+    position: int  # 1-based
+    size: int
+    question_id: str
+    task: str
+    objective: str
+    stem: str
+    options: tuple[ShownOption, ...]  # do not show ``correct``/``why_wrong`` before the result
+    select_count: int
+    chosen_letters: tuple[str, ...]  # this question's current answer (it may change until submit)
+    answered: int  # questions answered so far
+    deadline: datetime
+    locale: str
+    place: PlaceRef | None = None
+
+    @property
+    def letters(self) -> tuple[str, ...]:
+        return tuple(option.letter for option in self.options)
+
+
+@dataclass(frozen=True)
+class ExamMissedItem:
+    """A question the learner got wrong or left unanswered, with its explanation."""
+
+    position: int
+    question_id: str
+    task: str
+    objective: str
+    stem: str
+    options: tuple[ShownOption, ...]
+    chosen_letters: tuple[str, ...]  # empty: unanswered
+    correct_letters: tuple[str, ...]
+    why: str
+    references: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ExamResultCard:
+    """A finished mock exam. ``scaled_score`` is an estimate from this bank on the exam's
+    100–1000 scale (AWS publishes no mapping from raw to scaled scores)."""
+
+    exam_id: int
+    correct: int
+    total: int
+    answered: int
+    scaled_score: int
+    pass_mark: int
+    by_task: tuple[Accuracy, ...]
+    missed: tuple[ExamMissedItem, ...]
+    expired: bool  # the time ran out: what was answered was submitted
+    locale: str
+    place: PlaceRef | None = None  # where the exam ran: where to send the result
+    user_id: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.scaled_score >= self.pass_mark
+
+
+class ExamRefusal(StrEnum):
+    UNKNOWN = "unknown"  # not this learner's exam, or no such exam
+    FINISHED = "finished"  # submitted or timed out already
+    INVALID_CHOICE = "invalid_choice"
+    WRONG_COUNT = "wrong_count"
+
+
+@dataclass(frozen=True)
+class ExamRefused:
+    """A request on an exam that changed nothing; render ``t(locale, "exam.refused." + reason)``."""
+
+    reason: ExamRefusal
+    locale: str
+    exam_id: int | None = None
+    expected_count: int | None = None
+    letters: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExamStats:
+    """Finished mock exams of a learner, for their stats."""
+
+    count: int
+    last_score: int
+    best_score: int
+    passed: int  # how many reached the pass mark

@@ -227,3 +227,32 @@ class LearnerProfile:
     timezone: str | None = None
     remind_workspace: str | None = None
     reminded_on: date | None = None
+
+
+@dataclass(frozen=True)
+class ExamRecord:
+    """A mock exam as stored; ``place`` is where it runs (the learner's DM with the bot)."""
+
+    id: int
+    learner_id: int
+    user_id: str  # the learner's platform id, to reach them when the exam expires
+    learner_locale: str | None
+    place: PlaceRef
+    size: int
+    started_at: datetime
+    deadline: datetime
+    finished_at: datetime | None
+    correct: int | None
+    scaled_score: int | None
+
+
+@dataclass(frozen=True)
+class ExamItem:
+    """One question of a mock exam; ``chosen_keys`` is None while unanswered."""
+
+    position: int  # 1-based
+    question_id: str
+    option_order: tuple[str, ...]  # authored keys in the order shown: index 0 is letter A
+    chosen_keys: tuple[str, ...] | None
+    correct: bool | None
+    answered_at: datetime | None

@@ -17,6 +17,8 @@ from bot.engine.model import (
     AnswerWrite,
     AttemptRecord,
     BoardSnapshot,
+    ExamItem,
+    ExamRecord,
     FlagReason,
     FlagSummary,
     ForgetReport,
@@ -25,6 +27,7 @@ from bot.engine.model import (
     PlaceRef,
     PlaceSettings,
     PurgeReport,
+    Reschedule,
     RoundKind,
     RoundRecord,
     Scope,
@@ -112,6 +115,10 @@ class QuizStore(Protocol):
         ...
 
     async def learner_profile(self, learner: LearnerRef) -> LearnerProfile | None: ...
+
+    async def review_many(self, learner_id: int, reviews: Sequence[tuple[str, datetime, Reschedule]]) -> None:
+        """Apply (question id, reviewed at, rule) to the learner's cards in one transaction."""
+        ...
 
     async def save_learner_profile(
         self, learner: LearnerRef, now: datetime, **changes: object
@@ -241,6 +248,41 @@ class QuizStore(Protocol):
     async def purge_workspace(
         self, platform: str, workspace: str, departed_before: datetime
     ) -> PurgeReport | None: ...
+
+    # -- mock exams -------------------------------------------------------------------
+
+    async def create_exam(
+        self,
+        learner: LearnerRef,
+        place: PlaceRef,
+        items: Sequence[tuple[str, Sequence[str]]],
+        started_at: datetime,
+        deadline: datetime,
+    ) -> ExamRecord: ...
+
+    async def get_exam(self, exam_id: int) -> ExamRecord | None: ...
+
+    async def running_exam(self, learner_id: int, now: datetime) -> ExamRecord | None: ...
+
+    async def exam_items(self, exam_id: int) -> list[ExamItem]: ...
+
+    async def answer_exam_item(
+        self, exam_id: int, position: int, chosen_keys: Sequence[str], correct: bool, now: datetime
+    ) -> bool: ...
+
+    async def finish_exam(
+        self, exam_id: int, now: datetime, scaled: Callable[[int, int], int]
+    ) -> list[ExamItem] | None: ...
+
+    async def due_exams(self, now: datetime, platform: str | None = None, limit: int = 100) -> list[int]: ...
+
+    async def finished_exams(self, learner_id: int) -> list[ExamRecord]: ...
+
+    async def unsent_exam_results(
+        self, platform: str | None, finished_before: datetime, finished_after: datetime, limit: int = 100
+    ) -> list[int]: ...
+
+    async def mark_exam_result_sent(self, exam_id: int, now: datetime) -> None: ...
 
 
 def seeded_rng(seed: int | None = None) -> random.Random:

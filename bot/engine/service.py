@@ -25,6 +25,12 @@ from bot.engine.cards import (
     AnswerRefused,
     AnswerResult,
     DayCount,
+    ExamMissedItem,
+    ExamQuestionCard,
+    ExamRefusal,
+    ExamRefused,
+    ExamResultCard,
+    ExamStats,
     FeedbackCard,
     LeaderboardCard,
     LeaderboardEntry,
@@ -43,12 +49,22 @@ from bot.engine.cards import (
     StreaksCard,
 )
 from bot.engine.daily import DEFAULT_GRACE, DailySchedule, closes_at, due_posts, parse_days, parse_time
+from bot.engine.exam import (
+    DEFAULT_EXAM_SIZE,
+    MAX_EXAM_SIZE,
+    PASS_MARK,
+    TIME_PER_QUESTION,
+    compose_exam,
+    scaled_score,
+)
 from bot.engine.inflight import InFlight
 from bot.engine.locale import normalise_locale, resolve_locale
 from bot.engine.lru import LruCache
 from bot.engine.model import (
     AnswerWrite,
     AttemptRecord,
+    ExamItem,
+    ExamRecord,
     FeedbackMode,
     FlagReason,
     FlagSummary,
@@ -1034,6 +1050,7 @@ class QuizEngine:
             best_run=best,
             first_answer=history[0].answered_at.date() if history else None,
             locale=self.learner_locale(learner, settings),
+            exams=await self._exam_stats(learner),
         )
 
     async def progress(
@@ -1064,6 +1081,266 @@ class QuizEngine:
             timezone=settings.timezone,
             locale=self.learner_locale(learner, settings),
         )
+
+    # -- mock exams ---------------------------------------------------------------------
+
+    async def start_exam(
+        self,
+        learner: LearnerRef,
+        place: PlaceRef,
+        *,
+        size: int = DEFAULT_EXAM_SIZE,
+        per_question: timedelta = TIME_PER_QUESTION,
+    ) -> ExamQuestionCard:
+        """A private timed mock exam in ``place`` (the learner's DM with the bot), or the
+        learner's running one (one at a time: a second start resumes it), at its first
+        unanswered question. Nothing is revealed until it is submitted or times out."""
+        if type(size) is not int or not 1 <= size <= MAX_EXAM_SIZE:
+            raise EngineError(f"a mock exam has from 1 to {MAX_EXAM_SIZE} questions")
+        learner_id = await self.store.learner_id(learner)
+        running = await self.store.running_exam(learner_id, self.clock()) if learner_id else None
+        if running is None:
+            pool = self.bank.active()
+            if len(pool) < size:
+                raise EngineError(f"the bank holds {len(pool)} questions, fewer than {size}")
+            questions = compose_exam(pool, size, self.rng)
+            now = self.clock()
+            running = await self.store.create_exam(
+                learner, place, [(q.id, self._shuffle(q)) for q in questions], now, now + per_question * size
+            )
+        card = await self.exam_question(running.id, learner)
+        assert isinstance(card, ExamQuestionCard)
+        return card
+
+    async def _own_exam(self, exam_id: int, learner: LearnerRef) -> tuple[ExamRecord | None, str]:
+        """The exam if this learner owns it (nobody may see or answer another's), and the
+        language to speak to them in."""
+        exam = await self.store.get_exam(exam_id)
+        learner_id = await self.store.learner_id(learner)
+        if exam is None or learner_id is None or exam.learner_id != learner_id:
+            return None, resolve_locale(learner.locale, None, self.default_locale)
+        return exam, self.learner_locale(learner, await self.settings(exam.place))
+
+    async def exam_question(
+        self, exam_id: int, learner: LearnerRef, position: int | None = None
+    ) -> ExamQuestionCard | ExamResultCard | ExamRefused:
+        """One question of a running exam (``None``: the first unanswered one), to show or
+        to move to. Past the deadline the exam is submitted and its result returned."""
+        exam, locale = await self._own_exam(exam_id, learner)
+        if exam is None:
+            return ExamRefused(ExamRefusal.UNKNOWN, locale, exam_id)
+        if exam.finished_at is not None:
+            return ExamRefused(ExamRefusal.FINISHED, locale, exam_id)
+        if self.clock() >= exam.deadline:
+            return (await self._close_exam(exam, locale, expired=True))[0]
+        items = await self.store.exam_items(exam_id)
+        if position is None:
+            position = next((i.position for i in items if i.chosen_keys is None), len(items))
+        return self._exam_card(exam, items, min(max(position, 1), len(items)), locale)
+
+    async def exam_answer(
+        self, exam_id: int, learner: LearnerRef, position: int, letters: Iterable[str]
+    ) -> ExamQuestionCard | ExamResultCard | ExamRefused:
+        """Answer (or change the answer to) one question; returns the next question (the
+        same one after the last). No verdict is given before the exam is submitted."""
+        exam, locale = await self._own_exam(exam_id, learner)
+        if exam is None:
+            return ExamRefused(ExamRefusal.UNKNOWN, locale, exam_id)
+        if exam.finished_at is not None:
+            return ExamRefused(ExamRefusal.FINISHED, locale, exam_id)
+        items = await self.store.exam_items(exam_id)
+        item = next((i for i in items if i.position == position), None)
+        if item is None:
+            return ExamRefused(ExamRefusal.UNKNOWN, locale, exam_id)
+        question = self.bank.get(item.question_id)
+        if question is None:
+            raise EngineError(f"exam {exam_id} asks {item.question_id}, not in the bank")
+        shown = LETTERS[: len(item.option_order)]
+        chosen = parse_letters(letters)
+        if not chosen or any(letter not in shown for letter in chosen):
+            return ExamRefused(ExamRefusal.INVALID_CHOICE, locale, exam_id, letters=tuple(shown))
+        if len(chosen) != question.select_count:
+            return ExamRefused(ExamRefusal.WRONG_COUNT, locale, exam_id, expected_count=question.select_count)
+        keys = tuple(sorted(item.option_order[LETTERS.index(letter)] for letter in chosen))
+        if not await self.store.answer_exam_item(
+            exam_id, position, keys, frozenset(keys) == question.answer, self.clock()
+        ):
+            return await self.exam_question(exam_id, learner, position)  # finished or timed out
+        return await self.exam_question(exam_id, learner, min(position + 1, exam.size))
+
+    async def submit_exam(self, exam_id: int, learner: LearnerRef) -> ExamResultCard | ExamRefused:
+        """Submit what was answered (unanswered questions count as wrong) and get the
+        result; a second submit (a double click, a stale button) is refused."""
+        exam, locale = await self._own_exam(exam_id, learner)
+        if exam is None:
+            return ExamRefused(ExamRefusal.UNKNOWN, locale, exam_id)
+        card, finished_now = await self._close_exam(exam, locale, expired=self.clock() >= exam.deadline)
+        return card if finished_now else ExamRefused(ExamRefusal.FINISHED, locale, exam_id)
+
+    async def exam_result(self, exam_id: int, learner: LearnerRef) -> ExamResultCard | ExamRefused:
+        """The result of one of this learner's finished exams, again."""
+        exam, locale = await self._own_exam(exam_id, learner)
+        if exam is None or exam.finished_at is None:
+            return ExamRefused(ExamRefusal.UNKNOWN, locale, exam_id)
+        items = await self.store.exam_items(exam_id)
+        return self._exam_result(exam, items, locale, expired=exam.finished_at >= exam.deadline)
+
+    async def expire_exams(
+        self,
+        platform: str | None = None,
+        limit: int = 100,
+        resend_after: timedelta = timedelta(seconds=30),
+        within: timedelta = timedelta(hours=24),
+    ) -> list[ExamResultCard]:
+        """Submit every exam whose time ran out (also those a restart left running), and
+        find results that were never sent (finished more than ``resend_after`` ago, less
+        than ``within``). Each result carries the place and person it is for: the adapter
+        sends it, then calls ``exam_result_sent``."""
+        results = []
+        for exam_id in await self.store.due_exams(self.clock(), platform, limit):
+            exam = await self.store.get_exam(exam_id)
+            if exam is None or exam.finished_at is not None:
+                continue
+            card, finished_now = await self._close_exam(exam, await self._locale_of_exam(exam), expired=True)
+            if finished_now:
+                results.append(card)
+        now = self.clock()
+        for exam_id in await self.store.unsent_exam_results(
+            platform, now - resend_after, now - within, limit
+        ):
+            exam = await self.store.get_exam(exam_id)
+            if exam is None or exam.finished_at is None or exam_id in {r.exam_id for r in results}:
+                continue
+            items = await self.store.exam_items(exam_id)
+            expired = exam.finished_at >= exam.deadline
+            results.append(self._exam_result(exam, items, await self._locale_of_exam(exam), expired))
+        return results
+
+    async def exam_result_sent(self, exam_id: int) -> None:
+        """The result reached the learner: stop offering it in ``expire_exams``."""
+        await self.store.mark_exam_result_sent(exam_id, self.clock())
+
+    async def _locale_of_exam(self, exam: ExamRecord) -> str:
+        settings = await self.settings(exam.place)
+        return resolve_locale(exam.learner_locale, settings.locale, self.default_locale)
+
+    async def _close_exam(
+        self, exam: ExamRecord, locale: str, *, expired: bool
+    ) -> tuple[ExamResultCard, bool]:
+        """Finish the exam (once, whoever comes first) and build its result; the flag says
+        whether this call finished it."""
+        now = self.clock()
+        graded = await self.store.finish_exam(exam.id, now, scaled_score)
+        if graded is not None:  # only the call that finished the exam: each item is reviewed once
+            zone = (await self.settings(exam.place)).timezone
+            await self.store.review_many(
+                exam.learner_id,
+                [
+                    (
+                        item.question_id,
+                        item.answered_at,
+                        reschedule(
+                            item.question_id, grade_for(item.correct is True), item.answered_at, None, zone
+                        ),
+                    )
+                    for item in graded
+                    if item.answered_at is not None  # a question never reached is not a review
+                ],
+            )
+        items = graded if graded is not None else await self.store.exam_items(exam.id)
+        return self._exam_result(exam, items, locale, expired), graded is not None
+
+    def _exam_card(
+        self, exam: ExamRecord, items: Sequence[ExamItem], position: int, locale: str
+    ) -> ExamQuestionCard:
+        item = items[position - 1]
+        question = self.bank.get(item.question_id)
+        if question is None:
+            raise EngineError(f"exam {exam.id} asks {item.question_id}, not in the bank")
+        return ExamQuestionCard(
+            exam_id=exam.id,
+            position=position,
+            size=len(items),
+            question_id=question.id,
+            task=question.task,
+            objective=question.objective,
+            stem=question.text(locale).stem,
+            options=self._exam_options(item, question, locale),
+            select_count=question.select_count,
+            chosen_letters=self._exam_letters(item, item.chosen_keys or ()),
+            answered=sum(i.chosen_keys is not None for i in items),
+            deadline=exam.deadline,
+            locale=locale,
+            place=exam.place,
+        )
+
+    @staticmethod
+    def _exam_letters(item: ExamItem, keys: Iterable[str]) -> tuple[str, ...]:
+        return tuple(sorted(LETTERS[item.option_order.index(k)] for k in keys if k in item.option_order))
+
+    @staticmethod
+    def _exam_options(item: ExamItem, question: Question, locale: str) -> tuple[ShownOption, ...]:
+        text = question.text(locale)
+        return tuple(
+            ShownOption(
+                LETTERS[index],
+                text.options[key],
+                key in question.answer,
+                None if key in question.answer else text.why_wrong.get(key),
+            )
+            for index, key in enumerate(item.option_order)
+        )
+
+    def _exam_result(
+        self, exam: ExamRecord, items: Sequence[ExamItem], locale: str, expired: bool
+    ) -> ExamResultCard:
+        correct = sum(item.correct is True for item in items)
+        missed = []
+        for item in items:
+            question = self.bank.get(item.question_id)
+            if item.correct is True or question is None:
+                continue
+            missed.append(
+                ExamMissedItem(
+                    position=item.position,
+                    question_id=question.id,
+                    task=question.task,
+                    objective=question.objective,
+                    stem=question.text(locale).stem,
+                    options=self._exam_options(item, question, locale),
+                    chosen_letters=self._exam_letters(item, item.chosen_keys or ()),
+                    correct_letters=self._exam_letters(item, question.answer),
+                    why=question.text(locale).why,
+                    references=question.references,
+                )
+            )
+        tasks = {item.position: self._task_of(item.question_id) for item in items}
+        by_task: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for item in items:
+            by_task[tasks[item.position]][0] += 1
+            by_task[tasks[item.position]][1] += int(item.correct is True)
+        return ExamResultCard(
+            exam_id=exam.id,
+            correct=correct,
+            total=len(items),
+            answered=sum(item.chosen_keys is not None for item in items),
+            scaled_score=scaled_score(correct, len(items)),
+            pass_mark=PASS_MARK,
+            by_task=tuple(Accuracy(task, n, right) for task, (n, right) in sorted(by_task.items())),
+            missed=tuple(missed),
+            expired=expired,
+            locale=locale,
+            place=exam.place,
+            user_id=exam.user_id,
+        )
+
+    async def _exam_stats(self, learner: LearnerRef) -> ExamStats | None:
+        learner_id = await self.store.learner_id(learner)
+        finished = await self.store.finished_exams(learner_id) if learner_id is not None else []
+        scores = [exam.scaled_score for exam in finished if exam.scaled_score is not None]
+        if not scores:
+            return None
+        return ExamStats(len(scores), scores[-1], max(scores), sum(s >= PASS_MARK for s in scores))
 
 
 @dataclass(frozen=True)

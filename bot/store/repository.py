@@ -27,6 +27,8 @@ from bot.engine.model import (
     AnswerWrite,
     AttemptRecord,
     BoardSnapshot,
+    ExamItem,
+    ExamRecord,
     FeedbackMode,
     FlagReason,
     FlagSummary,
@@ -36,6 +38,7 @@ from bot.engine.model import (
     PlaceRef,
     PlaceSettings,
     PurgeReport,
+    Reschedule,
     RoundKind,
     RoundRecord,
     Scope,
@@ -46,7 +49,7 @@ from bot.engine.model import (
 from bot.engine.periods import boards_for
 from bot.engine.ports import AnswerOutcome, OpenOutcome
 from bot.engine.spacing import ReviewCard
-from bot.store import privacy
+from bot.store import exams, privacy
 from bot.store.answer_writer import AnswerWriter
 from bot.store.bulk import BulkWriter
 from bot.store.database import Database
@@ -742,6 +745,12 @@ class SqlStore:
                 return False
             await save_cards(conn, self.bulk, [row_of(learner_id, changed)])
             return True
+
+    async def review_many(self, learner_id: int, reviews: Sequence[tuple[str, datetime, Reschedule]]) -> None:
+        if not reviews:
+            return
+        async with self.db.write() as conn:
+            await review_all(conn, self.bulk, [(learner_id, q, at, rule) for q, at, rule in reviews])
 
     async def learner_profile(self, learner: LearnerRef) -> LearnerProfile | None:
         learner_id = await self.learner_id(learner)
@@ -1527,6 +1536,51 @@ class SqlStore:
         )
         async with self.db.read() as conn:
             return [(self._round(row), row.local_date) for row in await conn.execute(query)]
+
+    # -- mock exams (bot/store/exams.py) ------------------------------------------------
+
+    async def create_exam(
+        self,
+        learner: LearnerRef,
+        place: PlaceRef,
+        items: Sequence[tuple[str, Sequence[str]]],
+        started_at: datetime,
+        deadline: datetime,
+    ) -> ExamRecord:
+        return await exams.create_exam(self, learner, place, items, started_at, deadline)
+
+    async def get_exam(self, exam_id: int) -> ExamRecord | None:
+        return await exams.get_exam(self, exam_id)
+
+    async def running_exam(self, learner_id: int, now: datetime) -> ExamRecord | None:
+        return await exams.running_exam(self, learner_id, now)
+
+    async def exam_items(self, exam_id: int) -> list[ExamItem]:
+        return await exams.exam_items(self, exam_id)
+
+    async def answer_exam_item(
+        self, exam_id: int, position: int, chosen_keys: Sequence[str], correct: bool, now: datetime
+    ) -> bool:
+        return await exams.answer_exam_item(self, exam_id, position, chosen_keys, correct, now)
+
+    async def finish_exam(
+        self, exam_id: int, now: datetime, scaled: Callable[[int, int], int]
+    ) -> list[ExamItem] | None:
+        return await exams.finish_exam(self, exam_id, now, scaled)
+
+    async def due_exams(self, now: datetime, platform: str | None = None, limit: int = 100) -> list[int]:
+        return await exams.due_exams(self, now, platform, limit)
+
+    async def finished_exams(self, learner_id: int) -> list[ExamRecord]:
+        return await exams.finished_exams(self, learner_id)
+
+    async def unsent_exam_results(
+        self, platform: str | None, finished_before: datetime, finished_after: datetime, limit: int = 100
+    ) -> list[int]:
+        return await exams.unsent_exam_results(self, platform, finished_before, finished_after, limit)
+
+    async def mark_exam_result_sent(self, exam_id: int, now: datetime) -> None:
+        await exams.mark_exam_result_sent(self, exam_id, now)
 
 
 def _in_scopes(column: Any, workspaces: set[tuple[str, str]]) -> Any:

@@ -22,10 +22,12 @@ from bot.adapters.background import Backoff, each, finish, repeat
 from bot.adapters.discord import render
 from bot.adapters.discord.commands import Quiz, QuizAdmin
 from bot.adapters.discord.components import DYNAMIC_ITEMS, AnswerButton, AnswerSelect
+from bot.adapters.discord.exam import EXAM_ITEMS, deliver_result
 from bot.adapters.discord.interactions import apologise
 from bot.adapters.discord.settings import DiscordSettings
 from bot.adapters.discord.translations import QuizTranslator
 from bot.engine import QuestionCard, QuizEngine, RevealCard
+from bot.engine.cards import ExamResultCard
 from bot.i18n import t
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,7 @@ class QuizClientMixin:
         self._daily: asyncio.Task[None] | None = None
         self._post_backoff: Backoff[QuestionCard] = Backoff(lambda c: c.round_id, base=close_interval)
         self._reveal_backoff: Backoff[RevealCard] = Backoff(lambda r: r.round_id, base=close_interval)
+        self._exam_backoff: Backoff[ExamResultCard] = Backoff(lambda r: r.exam_id, base=close_interval)
         self.claimer = f"discord-{os.getpid()}-{id(self):x}"
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(Quiz())
@@ -101,7 +104,7 @@ class QuizClientMixin:
             self._start_schedule()
 
     async def _serve_commands(self) -> None:
-        self.add_dynamic_items(*DYNAMIC_ITEMS)  # type: ignore[attr-defined]
+        self.add_dynamic_items(*DYNAMIC_ITEMS, *EXAM_ITEMS)  # type: ignore[attr-defined]
         await self.tree.set_translator(QuizTranslator())
         if self.quiz_settings.guild_ids:
             for guild_id in self.quiz_settings.guild_ids:
@@ -256,6 +259,12 @@ class QuizClientMixin:
                 self.publish_reveal,
                 lambda r: f"posting the reveal of round {r.round_id}",
                 self._reveal_backoff,
+            )
+            await each(
+                await self.engine.expire_exams(platform="discord"),
+                lambda card: deliver_result(self, card),
+                lambda card: f"sending the result of mock exam {card.exam_id}",
+                self._exam_backoff,
             )
 
         await repeat(self.close_interval, close_once, "closing due Discord rounds")

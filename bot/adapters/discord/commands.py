@@ -153,6 +153,17 @@ class Quiz(app_commands.Group):
         )
         await reply_private(interaction, work, interactions.question_or_summary)
 
+    @app_commands.command(
+        name="exam", description=_("A timed mock exam, in your direct messages with the bot")
+    )
+    @app_commands.describe(count=_("Number of questions (default 20)"))
+    async def exam(
+        self, interaction: discord.Interaction, count: app_commands.Range[int, 1, 65] = 20
+    ) -> None:
+        from bot.adapters.discord import exam
+
+        await exam.start(interaction, count)
+
     @app_commands.command(name="leaderboard", description=_("The top 10 and your own rank"))
     @app_commands.describe(period=_("Which period"), scope=_("The whole server or this channel"))
     @app_commands.choices(

@@ -13,6 +13,8 @@ PT_BR: dict[str, str] = {
     "Minutes the round stays open (default: the server's)": "Minutos em que a rodada fica aberta (padrão: o do servidor)",
     "Practise privately, with an explanation after each answer": "Pratique em particular, com explicação após cada resposta",
     "Number of questions (default 10)": "Número de questões (padrão 10)",
+    "A timed mock exam, in your direct messages with the bot": "Um simulado cronometrado, nas suas mensagens diretas com o bot",
+    "Number of questions (default 20)": "Número de questões (padrão 20)",
     "The top 10 and your own rank": "Os 10 primeiros e a sua posição",
     "Which period": "Qual período",
     "The whole server or this channel": "O servidor todo ou este canal",

@@ -29,7 +29,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.adapters import charts
 from bot.adapters.background import Backoff, each, finish, repeat
 from bot.adapters.plaintext import personal_data
-from bot.adapters.slack import blocks
+from bot.adapters.slack import blocks, exam
 from bot.adapters.slack.people import People, Person
 from bot.adapters.slack.settings import SlackSettings
 from bot.engine import (
@@ -43,7 +43,7 @@ from bot.engine import (
     RoundBusy,
     Scope,
 )
-from bot.engine.cards import SessionSummaryCard
+from bot.engine.cards import ExamResultCard, SessionSummaryCard
 from bot.engine.daily import DAY_NAMES, next_post_after
 from bot.engine.locale import resolve_locale
 from bot.engine.lru import LruCache
@@ -113,6 +113,7 @@ class SlackQuiz:
         self._daily: asyncio.Task[None] | None = None
         self.post_backoff: Backoff[QuestionCard] = Backoff(lambda c: c.round_id, base=close_interval)
         self.reveal_backoff: Backoff[RevealCard] = Backoff(lambda r: r.round_id, base=close_interval)
+        self.exam_backoff: Backoff[ExamResultCard] = Backoff(lambda r: r.exam_id, base=close_interval)
         self.claimer = f"slack-{os.getpid()}-{id(self):x}"
         self.handling: set[asyncio.Task[Any]] = set()  # work after an ack: a stop lets it finish
 
@@ -276,6 +277,12 @@ class SlackQuiz:
                 lambda r: f"posting the reveal of round {r.round_id} again",
                 self.reveal_backoff,
             )
+            await each(
+                await self.engine.expire_exams(platform="slack"),
+                lambda card: exam.deliver_result(self, card),
+                lambda card: f"sending the result of mock exam {card.exam_id}",
+                self.exam_backoff,
+            )
 
         await repeat(self.close_interval, close_once, "closing due Slack rounds")
 
@@ -313,6 +320,8 @@ class SlackQuiz:
             count = next((int(a) for a in args if a.isdigit()), 10)
             card = await self.engine.start_session(learner, place, size=max(1, min(count, 50)), task=task)
             await private(blocks.question_fallback(card), blocks.question_blocks(card))
+        elif sub == "exam":
+            await exam.start(self, client, team, user, learner, locale, args, private)
         elif sub == "leaderboard":
             period = next((Period(a) for a in args if a in {"week", "month", "all"}), Period.WEEK)
             scope = Scope.CHANNEL if "channel" in args else Scope.WORKSPACE
@@ -649,23 +658,34 @@ class SlackQuiz:
         }
         await client.views_open(trigger_id=body["trigger_id"], view=blocks.multi_answer_view(card, metadata))
 
-    async def submit_multi(
-        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
+    async def form_choice(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[str]] | None:
+        """The letters ticked in an answer form and the form's metadata; a form with the
+        wrong number ticked is kept open with the error shown (None)."""
         view = body["view"]
-        metadata = json.loads(view["private_metadata"])
+        metadata: dict[str, Any] = json.loads(view["private_metadata"])
         chosen = [
             o["value"] for o in view["state"]["values"]["choice"]["letters"].get("selected_options") or []
         ]
-        team, user = body["team"]["id"], body["user"]["id"]
         if len(chosen) != metadata["count"]:
-            locale = await self.quick_locale(team, user, metadata["channel"])
+            locale = await self.quick_locale(body["team"]["id"], body["user"]["id"], metadata["channel"])
             await ack(
                 response_action="errors",
                 errors={"choice": t(locale, "slack.modal.wrong_count", count=metadata["count"])},
             )
-            return
+            return None
         await ack()
+        return metadata, chosen
+
+    async def submit_multi(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        form = await self.form_choice(ack, body)
+        if form is None:
+            return
+        metadata, chosen = form
+        team, user = body["team"]["id"], body["user"]["id"]
         learner, _ = await self.learner(client, team, user)
         result = await self.engine.answer(
             int(metadata["round"]), learner, chosen, PlaceRef("slack", team, metadata["channel"])
@@ -852,6 +872,24 @@ def register(app: AsyncApp, quiz: SlackQuiz) -> None:
     async def on_practice_home(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         await guarded(quiz.practice_from_home(body, client), body)
+
+    @app.action(re.compile(r"^quiz_exam_(answer_[A-F]|previous|next|submit)$"))
+    async def on_exam_click(
+        ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Responder
+    ) -> None:
+        await ack()
+        await guarded(exam.click(quiz, body, client, respond), body, respond)
+
+    @app.action("quiz_exam_multi")
+    async def on_exam_multi(
+        ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Responder
+    ) -> None:
+        await ack()
+        await guarded(exam.open_multi(quiz, body, client, respond), body, respond)
+
+    @app.view("quiz_exam_multi")
+    async def on_exam_multi_submit(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await guarded(exam.submit_multi(quiz, ack, body, client), body)
 
     @app.event("app_home_opened")
     async def on_home(body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from bot.adapters import plaintext as text
 from bot.engine.cards import (
     AnswerRefused,
+    ExamQuestionCard,
     FeedbackCard,
     LeaderboardCard,
     QuestionCard,
@@ -232,13 +233,15 @@ def summary_blocks(card: SessionSummaryCard) -> list[Block]:
     return report_blocks(text.summary(card))
 
 
-def multi_answer_view(card: QuestionCard, metadata: dict[str, Any]) -> Block:
+def multi_answer_view(
+    card: QuestionCard | ExamQuestionCard, metadata: dict[str, Any], callback_id: str = "quiz_multi"
+) -> Block:
     """The modal for multiple response: checkboxes survive here, unlike in a channel
     message, where every update of the message clears a learner's half-made choice."""
     locale = card.locale
     return {
         "type": "modal",
-        "callback_id": "quiz_multi",
+        "callback_id": callback_id,
         "private_metadata": json.dumps(metadata),
         "title": {"type": "plain_text", "text": cut(t(locale, "slack.modal.title"), 24)},
         "submit": {"type": "plain_text", "text": cut(t(locale, "slack.modal.submit"), 24)},
