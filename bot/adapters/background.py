@@ -1,5 +1,5 @@
 """Background work every adapter runs: close due rounds, post daily questions, purge
-workspaces the bot left, and let handlers finish when stopping.
+workspaces the bot left, send daily reminders, and let handlers finish when stopping.
 
 One loop shape for all of them: do the work, log (never raise) what failed, wait, again.
 A failing item must not stop the items after it, nor the loop.
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
     from bot.engine import QuizEngine
+    from bot.engine.reminders import Reminder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -106,3 +107,63 @@ async def each(
         else:
             if backoff is not None:
                 backoff.succeeded(item)
+
+
+REMIND_INTERVAL_SECONDS = 60.0
+
+
+class Undeliverable(Exception):
+    """The platform will not take this reminder (DMs closed, the person or the bot gone):
+    not worth trying again today."""
+
+
+class ReminderSender:
+    """Every minute, the reminders that are due on one platform: each is claimed in the
+    database first (so two schedulers never both send it), then sent by ``send``. A
+    learner who cannot be reached is logged once per process, not every day; a failure
+    that may pass gives the day back, to be tried again after a backoff."""
+
+    def __init__(
+        self, engine: QuizEngine, platform: str, send: Callable[[Reminder], Awaitable[None]]
+    ) -> None:
+        self.engine, self.platform, self.send = engine, platform, send
+        self.backoff: Backoff[Reminder] = Backoff(lambda r: r.learner_id, base=REMIND_INTERVAL_SECONDS)
+        self._unreachable: set[int] = set()
+
+    async def once(self) -> int:
+        """Send what is due now; returns how many reminders went out."""
+        sent = 0
+        for reminder in await self.engine.due_reminders(platform=self.platform):
+            if not self.backoff.ready(reminder) or not await self.engine.claim_reminder(reminder):
+                continue
+            try:
+                await self.send(reminder)
+            except Undeliverable as error:
+                if reminder.learner_id not in self._unreachable:
+                    self._unreachable.add(reminder.learner_id)
+                    log.warning(
+                        "no reminder for %s user %s: %s",
+                        self.platform,
+                        reminder.user_id,
+                        error or "unreachable",
+                    )
+            except Exception:
+                await self.engine.release_reminder(reminder)
+                wait = self.backoff.failed(reminder)
+                log.exception(
+                    "the reminder for %s user %s failed; next try in %.0f s",
+                    self.platform,
+                    reminder.user_id,
+                    wait,
+                )
+            else:
+                self._unreachable.discard(reminder.learner_id)
+                self.backoff.succeeded(reminder)
+                sent += 1
+        return sent
+
+    async def forever(self, interval: float = REMIND_INTERVAL_SECONDS) -> None:
+        async def tick() -> None:
+            await self.once()
+
+        await repeat(interval, tick, f"sending {self.platform} reminders")

@@ -20,6 +20,7 @@ from bot.engine.cards import (
     StatsCard,
     StreaksCard,
 )
+from bot.engine.reminders import Reminder
 from bot.i18n import t
 
 EXPORT_FILENAME = "quizbot-data.json"
@@ -185,6 +186,7 @@ def stats(card: StatsCard) -> str:
                 passed=exams.passed,
             )
         )
+    lines += plan(card)
     if not card.attempts:
         if card.exams is None:
             lines.append(t(locale, "stats.none"))
@@ -225,6 +227,31 @@ def stats(card: StatsCard) -> str:
     if card.daily_streak is not None:
         lines.append(t(locale, "stats.daily", current=card.daily_streak, best=card.best_daily_streak))
     return "\n".join(lines)
+
+
+def plan(card: StatsCard) -> list[str]:
+    """The study plan's lines of the stats: exam countdown, bank covered, reviews due."""
+    if card.plan is None:
+        return []
+    locale, study = card.locale, card.plan
+    lines = []
+    if study.exam_date is not None and study.days_left is not None:
+        shown = study.exam_date.isoformat()
+        if study.days_left == 0:
+            lines.append(t(locale, "plan.exam_today", date=shown))
+        else:
+            lines.append(t(locale, "plan.exam_in", date=shown, days=study.days_left))
+    lines.append(
+        t(
+            locale,
+            "plan.coverage",
+            covered=study.covered,
+            total=study.bank_size,
+            percent=study.coverage_percent,
+        )
+    )
+    lines.append(t(locale, "plan.due", count=study.due_today))
+    return lines
 
 
 def streaks(card: StreaksCard) -> str:
@@ -380,3 +407,12 @@ def exam_refusal(card: ExamRefused) -> str:
         letters="/".join(card.letters),
         count=card.expected_count or 0,
     )
+
+
+def reminder(card: Reminder) -> str:
+    """The daily reminder's direct message (the button under it starts the reviews)."""
+    lines = [t(card.locale, "plan.remind.dm", count=card.due)]
+    if card.days_left is not None:
+        lines.append(t(card.locale, "plan.remind.dm_exam", days=card.days_left))
+    lines.append(t(card.locale, "plan.remind.dm_off"))
+    return "\n".join(lines)

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from bot.engine.model import Period, PlaceRef, Scope
+from bot.engine.reminders import StudyPlan
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ class StatsCard:
     daily_streak: int | None = None  # in the place's workspace, when it has daily questions
     best_daily_streak: int | None = None
     exams: ExamStats | None = None  # finished mock exams, when there are any
+    plan: StudyPlan | None = None  # exam countdown, bank coverage, reviews due today
 
 
 @dataclass(frozen=True)

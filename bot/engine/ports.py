@@ -7,7 +7,7 @@ real database. Time and randomness are injected so rules are testable without sl
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -34,6 +34,7 @@ from bot.engine.model import (
     ScoredAttempt,
     SessionRecord,
 )
+from bot.engine.reminders import ReminderProfile
 from bot.engine.spacing import ReviewCard
 
 Clock = Callable[[], datetime]
@@ -283,6 +284,25 @@ class QuizStore(Protocol):
     ) -> list[int]: ...
 
     async def mark_exam_result_sent(self, exam_id: int, now: datetime) -> None: ...
+
+    # -- daily reminders ----------------------------------------------------------------
+
+    async def reminder_profiles(self, platform: str | None = None) -> list[ReminderProfile]:
+        """Every learner with a reminder time set (on ``platform``, or every platform)."""
+        ...
+
+    async def due_questions_of(self, cutoffs: Mapping[int, datetime]) -> dict[int, list[str]]:
+        """For each learner id, the question ids of their cards due before its cutoff."""
+        ...
+
+    async def claim_reminder(self, learner_id: int, day: date) -> bool:
+        """Set the learner's ``reminded_on`` to ``day`` unless it already is (or reminders are
+        off): True for the one caller that changed it."""
+        ...
+
+    async def release_reminder(self, learner_id: int, day: date, previous: date | None) -> None:
+        """Put ``reminded_on`` back to ``previous`` if it is still ``day``."""
+        ...
 
 
 def seeded_rng(seed: int | None = None) -> random.Random:

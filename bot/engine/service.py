@@ -84,6 +84,15 @@ from bot.engine.model import (
 from bot.engine.periods import boards_for, local_time, period_key, period_label
 from bot.engine.ports import AnswerOutcome, Clock, OpenOutcome, QuizStore, utc_now
 from bot.engine.questions import Question, QuestionBank
+from bot.engine.reminders import (
+    TIME_FORMAT,
+    Reminder,
+    StudyPlan,
+    days_until,
+    local_today,
+    parse_remind_time,
+    pending_reminders,
+)
 from bot.engine.selection import next_for_learner, next_for_place
 from bot.engine.spacing import Grade, ReviewCard, due_before, grade_for, regrade, reschedule
 from bot.engine.streaks import streaks as count_streaks
@@ -1051,6 +1060,7 @@ class QuizEngine:
             first_answer=history[0].answered_at.date() if history else None,
             locale=self.learner_locale(learner, settings),
             exams=await self._exam_stats(learner),
+            plan=await self._study_plan(learner, history, settings.timezone),
         )
 
     async def progress(
@@ -1341,6 +1351,83 @@ class QuizEngine:
         if not scores:
             return None
         return ExamStats(len(scores), scores[-1], max(scores), sum(s >= PASS_MARK for s in scores))
+
+    # -- the study plan: exam countdown, coverage, daily reminders ---------------------
+
+    async def _study_plan(
+        self, learner: LearnerRef, history: Sequence[AttemptRecord], zone: str
+    ) -> StudyPlan:
+        """The exam countdown (in the learner's own time zone when they set one), the
+        share of the active bank answered at least once, and the reviews due today."""
+        profile = await self.profile(learner)
+        zone = profile.timezone or zone
+        active = {q.id for q in self.bank.active()}
+        due = await self.due_reviews(learner, zone, limit=max(1, len(active)))
+        return StudyPlan(
+            exam_date=profile.exam_date,
+            days_left=days_until(profile.exam_date, local_today(self.clock(), zone)),
+            covered=len({a.question_id for a in history} & active),
+            bank_size=len(active),
+            due_today=len(due),
+        )
+
+    async def set_reminder(
+        self, learner: LearnerRef, at: str | None, timezone: str | None = None, workspace: str | None = None
+    ) -> LearnerProfile:
+        """Remind the learner by direct message at ``at`` (HH:MM in ``timezone``) on the days
+        reviews are due; ``None`` turns reminders off. A bad time or zone raises
+        SettingRejected naming the format and changes nothing."""
+        if at is None:
+            return await self.store.save_learner_profile(learner, self.clock(), remind_at=None)
+        when = parse_remind_time(at)
+        if when is None:
+            raise SettingRejected("remind_at", at, TIME_FORMAT)
+        zone = validate_setting("timezone", timezone)
+        return await self.store.save_learner_profile(
+            learner, self.clock(), remind_at=when.strftime("%H:%M"), timezone=zone, remind_workspace=workspace
+        )
+
+    async def due_reminders(
+        self, now: datetime | None = None, platform: str | None = None, limit: int = 500
+    ) -> list[Reminder]:
+        """The reminders to send now: the learner's time has come today (their local day),
+        they were not reminded today, and at least one review of the active bank is due.
+        Claim each (``claim_reminder``) before sending it."""
+        now = now or self.clock()
+        pending = pending_reminders(await self.store.reminder_profiles(platform), now)[:limit]
+        if not pending:
+            return []
+        cutoffs = {entry.learner_id: due_before(now, str(entry.profile.timezone)) for entry, _ in pending}
+        due = await self.store.due_questions_of(cutoffs)
+        active = {q.id for q in self.bank.active()}
+        reminders = []
+        for entry, today in pending:
+            count = sum(question_id in active for question_id in due.get(entry.learner_id, ()))
+            if count:
+                reminders.append(
+                    Reminder(
+                        learner_id=entry.learner_id,
+                        platform=entry.learner.platform,
+                        user_id=entry.learner.user_id,
+                        workspace=entry.profile.remind_workspace,
+                        local_date=today,
+                        due=count,
+                        days_left=days_until(entry.profile.exam_date, today),
+                        locale=resolve_locale(entry.learner.locale, None, self.default_locale),
+                        previous=entry.profile.reminded_on,
+                    )
+                )
+        return reminders
+
+    async def claim_reminder(self, reminder: Reminder) -> bool:
+        """Take the day's reminder for this learner; False when another scheduler did (or
+        the learner turned reminders off meanwhile): then it is not sent."""
+        return await self.store.claim_reminder(reminder.learner_id, reminder.local_date)
+
+    async def release_reminder(self, reminder: Reminder) -> None:
+        """Sending failed for a reason that may pass (the platform was down): give the day
+        back so that a later tick tries again."""
+        await self.store.release_reminder(reminder.learner_id, reminder.local_date, reminder.previous)
 
 
 @dataclass(frozen=True)

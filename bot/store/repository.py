@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic
 from typing import Any, TypeVar
@@ -48,8 +48,9 @@ from bot.engine.model import (
 )
 from bot.engine.periods import boards_for
 from bot.engine.ports import AnswerOutcome, OpenOutcome
+from bot.engine.reminders import ReminderProfile
 from bot.engine.spacing import ReviewCard
-from bot.store import exams, privacy
+from bot.store import exams, privacy, reminders
 from bot.store.answer_writer import AnswerWriter
 from bot.store.bulk import BulkWriter
 from bot.store.database import Database
@@ -1581,6 +1582,20 @@ class SqlStore:
 
     async def mark_exam_result_sent(self, exam_id: int, now: datetime) -> None:
         await exams.mark_exam_result_sent(self, exam_id, now)
+
+    # -- daily reminders ------------------------------------------------------------------
+
+    async def reminder_profiles(self, platform: str | None = None) -> list[ReminderProfile]:
+        return await reminders.reminder_profiles(self, platform)
+
+    async def due_questions_of(self, cutoffs: Mapping[int, datetime]) -> dict[int, list[str]]:
+        return await reminders.due_questions_of(self, cutoffs)
+
+    async def claim_reminder(self, learner_id: int, day: date) -> bool:
+        return await reminders.claim_reminder(self, learner_id, day)
+
+    async def release_reminder(self, learner_id: int, day: date, previous: date | None) -> None:
+        await reminders.release_reminder(self, learner_id, day, previous)
 
 
 def _in_scopes(column: Any, workspaces: set[tuple[str, str]]) -> Any:
