@@ -125,7 +125,18 @@ async def test_login_and_command_sync(bot: Bot) -> None:
     commands = {c["name"]: c for c in bot.fake.registered_commands()}
     assert set(commands) == {"quiz", "quizadmin"}
     quiz = {o["name"]: o for o in commands["quiz"]["options"]}
-    assert set(quiz) == {"question", "practice", "exam", "leaderboard", "stats", "streaks", "privacy", "help"}
+    assert set(quiz) == {
+        "question",
+        "practice",
+        "exam",
+        "leaderboard",
+        "stats",
+        "streaks",
+        "privacy",
+        "help",
+        "exam-date",
+        "remind",
+    }
     admin = {o["name"] for o in commands["quizadmin"]["options"]}
     assert admin == {
         "close",

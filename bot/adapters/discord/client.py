@@ -12,18 +12,20 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import discord
 import yarl
 from discord import app_commands
 
-from bot.adapters.background import Backoff, each, finish, repeat
+from bot.adapters.background import Backoff, ReminderSender, each, finish, repeat
 from bot.adapters.discord import render
 from bot.adapters.discord.commands import Quiz, QuizAdmin
 from bot.adapters.discord.components import DYNAMIC_ITEMS, AnswerButton, AnswerSelect
 from bot.adapters.discord.exam import EXAM_ITEMS, deliver_result
 from bot.adapters.discord.interactions import apologise
+from bot.adapters.discord.plan import PLAN_ITEMS, send_reminder
 from bot.adapters.discord.settings import DiscordSettings
 from bot.adapters.discord.translations import QuizTranslator
 from bot.engine import QuestionCard, QuizEngine, RevealCard
@@ -85,6 +87,8 @@ class QuizClientMixin:
         self.close_interval = close_interval
         self._closer = None
         self._daily: asyncio.Task[None] | None = None
+        self._reminders: asyncio.Task[None] | None = None
+        self.reminders = ReminderSender(engine, "discord", partial(send_reminder, self))
         self._post_backoff: Backoff[QuestionCard] = Backoff(lambda c: c.round_id, base=close_interval)
         self._reveal_backoff: Backoff[RevealCard] = Backoff(lambda r: r.round_id, base=close_interval)
         self._exam_backoff: Backoff[ExamResultCard] = Backoff(lambda r: r.exam_id, base=close_interval)
@@ -104,7 +108,7 @@ class QuizClientMixin:
             self._start_schedule()
 
     async def _serve_commands(self) -> None:
-        self.add_dynamic_items(*DYNAMIC_ITEMS, *EXAM_ITEMS)  # type: ignore[attr-defined]
+        self.add_dynamic_items(*DYNAMIC_ITEMS, *EXAM_ITEMS, *PLAN_ITEMS)  # type: ignore[attr-defined]
         await self.tree.set_translator(QuizTranslator())
         if self.quiz_settings.guild_ids:
             for guild_id in self.quiz_settings.guild_ids:
@@ -117,6 +121,9 @@ class QuizClientMixin:
     def _start_schedule(self) -> None:
         self._closer = asyncio.get_running_loop().create_task(self._close_due_rounds(), name="discord-closer")
         self._daily = asyncio.get_running_loop().create_task(self._post_daily(), name="discord-daily")
+        self._reminders = asyncio.get_running_loop().create_task(
+            self.reminders.forever(), name="discord-reminders"
+        )
 
     async def on_ready(self) -> None:
         log.info("discord adapter ready as %s", getattr(self, "user", "?"))
@@ -142,7 +149,7 @@ class QuizClientMixin:
         await self.engine.cancel_departure("discord", str(guild.id))
 
     async def close(self) -> None:
-        for task in (self._closer, self._daily):
+        for task in (self._closer, self._daily, self._reminders):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

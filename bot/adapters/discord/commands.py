@@ -32,6 +32,7 @@ from bot.adapters.discord.interactions import (
     reply_private,
     send_private,
 )
+from bot.adapters.discord.plan import PLAN_COMMANDS
 from bot.adapters.plaintext import EXPORT_FILENAME, personal_data
 from bot.engine import FeedbackMode, LearnerRef, Period, PlaceRef, QuizEngine, RoundBusy, Scope
 from bot.engine.daily import DAY_NAMES, next_post_after
@@ -90,6 +91,8 @@ async def stats_reply(engine: QuizEngine, learner: LearnerRef, place: PlaceRef) 
 class Quiz(app_commands.Group):
     def __init__(self) -> None:
         super().__init__(name="quiz", description=_("Practise for the AWS AI Practitioner exam (Domain 3)"))
+        for command in PLAN_COMMANDS:  # exam-date, remind
+            self.add_command(command)
 
     @app_commands.command(name="question", description=_("Post a question to this channel for everyone"))
     @app_commands.describe(
@@ -228,7 +231,10 @@ class Quiz(app_commands.Group):
 
     @app_commands.command(name="help", description=_("How to use the quiz"))
     async def help(self, interaction: discord.Interaction) -> None:
-        await send_private(interaction, content=t(locale_of(interaction), "discord.help"))
+        locale = locale_of(interaction)
+        await send_private(
+            interaction, content=t(locale, "discord.help") + "\n" + t(locale, "plan.help.discord")
+        )
 
 
 @app_commands.guild_only()

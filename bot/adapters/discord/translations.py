@@ -57,6 +57,11 @@ PT_BR: dict[str, str] = {
     "3.2 Prompt engineering techniques": "3.2 Técnicas de engenharia de prompt",
     "3.3 Training and fine-tuning of FMs": "3.3 Treinamento e fine-tuning de FMs",
     "3.4 Evaluating FM performance": "3.4 Avaliação do desempenho de FMs",
+    "Your exam date: a countdown in your stats, reviews planned before it": "A data do seu exame: contagem regressiva nas estatísticas, revisões planejadas antes dela",
+    "YYYY-MM-DD, or off to clear it": "AAAA-MM-DD, ou off para removê-la",
+    "A direct message on the days you have reviews due": "Uma mensagem direta nos dias em que você tem revisões",
+    "HH:MM in your time zone, or off": "HH:MM no seu fuso horário, ou off",
+    "Your IANA time zone, e.g. America/Sao_Paulo (default: the server's)": "Seu fuso horário IANA, por exemplo America/Sao_Paulo (padrão: o do servidor)",
 }
 
 

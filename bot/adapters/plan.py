@@ -1,0 +1,70 @@
+"""``exam-date`` and ``remind`` as every front end takes them: the learner's text in, the
+private reply out. Adapters only say which command was typed and which time zone to
+assume; the wording and the checks are the same everywhere."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from bot.engine import LearnerRef, QuizEngine
+from bot.engine.locale import resolve_locale
+from bot.engine.service import SettingRejected
+from bot.i18n import t
+
+OFF = frozenset({"off", "clear", "none", "stop"})
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_exam_date(text: str) -> date | None:
+    """``2027-03-15`` (only this form: 03/04 means different days to different people)."""
+    value = text.strip()
+    if not ISO_DATE.fullmatch(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:  # 2027-02-30
+        return None
+
+
+def _locale(engine: QuizEngine, learner: LearnerRef) -> str:
+    return resolve_locale(learner.locale, None, engine.default_locale)
+
+
+async def exam_date_reply(engine: QuizEngine, learner: LearnerRef, text: str, command: str) -> str:
+    """Set or clear the exam date from what the learner typed; the reply says what happened."""
+    locale = _locale(engine, learner)
+    if not text.strip():
+        return t(locale, "plan.exam_date.usage", command=command)
+    if text.strip().lower() in OFF:
+        await engine.set_exam_date(learner, None)
+        return t(locale, "plan.exam_date.cleared")
+    day = parse_exam_date(text)
+    if day is None:
+        return t(locale, "plan.exam_date.invalid")
+    try:
+        await engine.set_exam_date(learner, day)
+    except SettingRejected:  # in the past
+        return t(locale, "plan.exam_date.invalid")
+    days = (day - engine.clock().date()).days
+    return t(locale, "plan.exam_date.saved", date=day.isoformat(), days=days)
+
+
+async def remind_reply(
+    engine: QuizEngine, learner: LearnerRef, text: str, zone: str, workspace: str, command: str
+) -> str:
+    """Turn the daily reminder on at ``text`` (HH:MM in ``zone``) or off; the reply says
+    what happened, or which format was expected."""
+    locale = _locale(engine, learner)
+    if not text.strip():
+        return t(locale, "plan.remind.usage", command=command)
+    if text.strip().lower() in OFF:
+        await engine.set_reminder(learner, None)
+        return t(locale, "plan.remind.off")
+    try:
+        profile = await engine.set_reminder(learner, text, zone, workspace)
+    except SettingRejected as error:
+        if error.name == "timezone":
+            return t(locale, "plan.remind.invalid_zone", zone=zone)
+        return t(locale, "plan.remind.invalid_time")
+    return t(locale, "plan.remind.saved", time=profile.remind_at, zone=profile.timezone, command=command)
