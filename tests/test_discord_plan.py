@@ -9,13 +9,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.engine import LearnerRef, PlaceRef, QuestionCard
+from bot.engine import LearnerRef, PlaceRef
 from tests.conftest import FakeClock
 from tests.fakes.discord_server import EPHEMERAL, StoredMessage
 from tests.helpers.discord_reply import followup_text
+from tests.helpers.study import miss_one
 from tests.test_discord_adapter import Bot, buttons
 from tests.test_discord_exam import bot as bot  # the fixture: a running client, a settable clock
-from tests.test_sessions import letters
 
 ZONE = "America/Sao_Paulo"
 
@@ -32,14 +32,6 @@ async def command(bot: Bot, name: str, **options: str) -> str:
     return reply
 
 
-async def miss_one(bot: Bot) -> str:
-    """Bob answers one practice question wrong: it is due again tomorrow."""
-    card = await bot.engine.start_session(member(bot), bot.place, size=1)
-    assert isinstance(card, QuestionCard)
-    await bot.engine.answer(card.round_id, member(bot), letters(card, False))
-    return card.question_id
-
-
 async def test_exam_date_is_set_refused_and_cleared_and_stats_count_down(bot: Bot) -> None:
     assert "Usage: /quiz exam-date" in await command(bot, "exam-date", date=" ")
     for bad in ("06/12/2026", "2026-02-30", "next week", "2026-11-25"):  # the last one is yesterday
@@ -48,7 +40,7 @@ async def test_exam_date_is_set_refused_and_cleared_and_stats_count_down(bot: Bo
     reply = await command(bot, "exam-date", date="2026-12-06")
     assert "Your exam date is 2026-12-06 (10 day(s) from today)" in reply
     assert (await bot.engine.profile(member(bot))).exam_date == date(2026, 12, 6)
-    await miss_one(bot)
+    await miss_one(bot.engine, member(bot), bot.place)
     stats = await command(bot, "stats")
     active = len(bot.engine.bank.active())
     assert "Exam on 2026-12-06: 10 day(s) left." in stats
@@ -96,7 +88,7 @@ def reminders_in(bot: Bot, dm_id: int) -> list[StoredMessage]:
 async def test_the_reminder_dm_arrives_once_and_its_button_starts_the_due_review(
     bot: Bot, clock: FakeClock
 ) -> None:
-    due = await miss_one(bot)
+    due = await miss_one(bot.engine, member(bot), bot.place)
     await bot.engine.update_settings(bot.place, timezone="UTC")
     assert "08:00 (UTC)" in await command(bot, "remind", time="08:00")
     dm = bot.fake.dm_channel(bot.fake.member.user.id)
@@ -134,7 +126,7 @@ async def test_the_reminder_dm_arrives_once_and_its_button_starts_the_due_review
 async def test_a_member_who_takes_no_dms_is_logged_once_and_the_loop_goes_on(
     bot: Bot, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await miss_one(bot)
+    await miss_one(bot.engine, member(bot), bot.place)
     await bot.engine.update_settings(bot.place, timezone="UTC")
     await command(bot, "remind", time="08:00")
     with caplog.at_level(logging.WARNING, "bot.adapters.background"):

@@ -90,13 +90,14 @@ class User:
     is_bot: bool = False
     real_name: str = ""
     display_name: str = ""
+    tz: str = "UTC"
 
     def to_dict(self, *, include_locale: bool = False) -> JSON:
         real, display = self.real_name or self.name.title(), self.display_name
         profile = {"real_name": real, "display_name": display, "team": self.team_id}
         profile |= {"real_name_normalized": real, "display_name_normalized": display}
         data: JSON = {"id": self.id, "team_id": self.team_id, "name": self.name, "deleted": False}
-        data |= {"real_name": real, "tz": "UTC", "tz_offset": 0, "profile": profile}
+        data |= {"real_name": real, "tz": self.tz, "tz_offset": 0, "profile": profile}
         data |= {"is_admin": self.is_admin, "is_owner": self.is_owner, "is_primary_owner": self.is_owner}
         data |= {"is_restricted": False, "is_ultra_restricted": False, "is_bot": self.is_bot}
         return data | {"is_app_user": False} | ({"locale": self.locale} if include_locale else {})

@@ -27,9 +27,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.adapters import charts
-from bot.adapters.background import Backoff, each, finish, repeat
+from bot.adapters.background import Backoff, ReminderSender, each, finish, repeat
 from bot.adapters.plaintext import personal_data
-from bot.adapters.slack import blocks, exam
+from bot.adapters.slack import blocks, exam, plan
 from bot.adapters.slack.people import People, Person
 from bot.adapters.slack.settings import SlackSettings
 from bot.engine import (
@@ -111,6 +111,8 @@ class SlackQuiz:
         self._home_starts: LruCache[tuple[str, str], float] = LruCache(10_000)
         self._closer: asyncio.Task[None] | None = None
         self._daily: asyncio.Task[None] | None = None
+        self._reminders: asyncio.Task[None] | None = None
+        self.reminders = ReminderSender(engine, "slack", lambda reminder: plan.send_reminder(self, reminder))
         self.post_backoff: Backoff[QuestionCard] = Backoff(lambda c: c.round_id, base=close_interval)
         self.reveal_backoff: Backoff[RevealCard] = Backoff(lambda r: r.round_id, base=close_interval)
         self.exam_backoff: Backoff[ExamResultCard] = Backoff(lambda r: r.exam_id, base=close_interval)
@@ -291,16 +293,17 @@ class SlackQuiz:
             loop = asyncio.get_running_loop()
             self._closer = loop.create_task(self.close_due_rounds(), name="slack-closer")
             self._daily = loop.create_task(self.post_daily(), name="slack-daily")
+            self._reminders = loop.create_task(self.reminders.forever(), name="slack-reminders")
 
     async def stop(self) -> None:
         """Stop the loops, and let acknowledged work (an answer committing) finish first."""
         await finish(self.handling, FINISH_HANDLING_SECONDS)
-        for task in (self._closer, self._daily):
+        for task in (self._closer, self._daily, self._reminders):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        self._closer = self._daily = None
+        self._closer = self._daily = self._reminders = None
 
     async def command(self, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
         team, channel, user = body["team_id"], body["channel_id"], body["user_id"]
@@ -336,13 +339,16 @@ class SlackQuiz:
             stats = await self.engine.stats(learner, place)
             await private(t(locale, "stats.title", name=learner.display_name), blocks.stats_blocks(stats))
             await self.send_chart(client, learner, place, locale, private)
+        elif sub in plan.COMMANDS:  # exam-date, remind
+            await plan.command(self, place, learner, person, sub, args, private)
         elif sub == "privacy":
             await self.cmd_privacy(user, args, locale, private)
         elif sub == "admin":  # re-read the admin flag: it may have changed within the hour
             person = await self.people.get(client, team, user, fresh=True)
             await self.cmd_admin(place, person, args, locale, private)
         else:
-            await private(t(locale, "slack.help"), [blocks.section(t(locale, "slack.help"))])
+            help_text = t(locale, "slack.help") + "\n" + t(locale, "plan.help.slack")
+            await private(help_text, [blocks.section(help_text)])
 
     async def cmd_question(
         self,
@@ -870,6 +876,11 @@ def register(app: AsyncApp, quiz: SlackQuiz) -> None:
 
     @app.action("quiz_practice_home")
     async def on_practice_home(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await guarded(quiz.practice_from_home(body, client), body)
+
+    @app.action(plan.REVIEW_ACTION)  # under a reminder: practice in the DM, due reviews first
+    async def on_review_due(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         await guarded(quiz.practice_from_home(body, client), body)
 

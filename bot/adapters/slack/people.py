@@ -27,6 +27,7 @@ class Person:
     locale: str | None
     is_admin: bool
     trusted_until: float  # time.monotonic() after which Slack is asked again
+    timezone: str | None = None  # users.info's tz, e.g. America/Sao_Paulo
 
 
 class People:
@@ -60,7 +61,7 @@ class People:
         except SlackApiError:
             later = time.monotonic() + FALLBACK_TTL_SECONDS
             kept = (
-                Person(cached.user_id, cached.name, cached.locale, cached.is_admin, later)
+                Person(cached.user_id, cached.name, cached.locale, cached.is_admin, later, cached.timezone)
                 if cached is not None
                 else Person(user_id, fallback_name or user_id, None, False, later)
             )
@@ -81,6 +82,7 @@ class People:
             user.get("locale"),
             bool(user.get("is_admin") or user.get("is_owner")),
             time.monotonic() + TTL_SECONDS,
+            user.get("tz") or None,
         )
         self._cache.put(key, person)
         return person
