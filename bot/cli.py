@@ -122,6 +122,26 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return _run(_with_app(args, action))
 
 
+def cmd_exam_date(args: argparse.Namespace) -> int:
+    from bot.adapters.console.play import terminal_learner
+    from bot.adapters.plan import exam_date_reply
+
+    async def action(app: Any) -> int:
+        learner = terminal_learner(args.user, args.lang)
+        reply, changed = await exam_date_reply(app.engine, learner, args.date, "quizbot exam-date")
+        print(reply, file=sys.stdout if changed else sys.stderr)
+        return 0 if changed else EXIT_USAGE
+
+    return _run(_with_app(args, action))
+
+
+def cmd_remind(args: argparse.Namespace) -> int:
+    from bot.i18n import t
+
+    print(t(args.lang or _settings().locale, "plan.remind.terminal"), file=sys.stderr)
+    return EXIT_USAGE
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from bot.store.database import Database
     from bot.store.migrate import current_revision, upgrade
@@ -587,6 +607,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     user_options(stats)
     stats.set_defaults(handler=cmd_stats)
+
+    for name, summary, description, handler, (value, count, meaning) in (
+        (
+            "exam-date",
+            "set your exam date (YYYY-MM-DD, or off)",
+            "Your exam date: `quizbot stats` counts down to it, and every review is planned to come "
+            "back before it. `off` clears it. The player is named as in `quizbot play`.",
+            cmd_exam_date,
+            ("date", None, "YYYY-MM-DD (today or later), or off"),
+        ),
+        (
+            "remind",
+            "daily reminders: Discord and Slack only",
+            "The terminal cannot send reminders (it has no direct messages); this says so. Set them "
+            "in Discord or Slack with /quiz remind HH:MM.",
+            cmd_remind,
+            ("time", "?", "HH:MM, or off"),
+        ),
+    ):
+        planner = commands.add_parser(name, help=summary, description=description)
+        planner.add_argument(value, nargs=count, help=meaning)
+        planner.add_argument("--name", dest="user", help="the same as --user")
+        user_options(planner)
+        planner.set_defaults(handler=handler)
 
     run = commands.add_parser(
         "run",

@@ -31,23 +31,26 @@ def _locale(engine: QuizEngine, learner: LearnerRef) -> str:
     return resolve_locale(learner.locale, None, engine.default_locale)
 
 
-async def exam_date_reply(engine: QuizEngine, learner: LearnerRef, text: str, command: str) -> str:
-    """Set or clear the exam date from what the learner typed; the reply says what happened."""
+async def exam_date_reply(
+    engine: QuizEngine, learner: LearnerRef, text: str, command: str
+) -> tuple[str, bool]:
+    """Set or clear the exam date from what the learner typed: the reply, and whether
+    anything was changed (False: the reply says which form was expected)."""
     locale = _locale(engine, learner)
     if not text.strip():
-        return t(locale, "plan.exam_date.usage", command=command)
+        return t(locale, "plan.exam_date.usage", command=command), False
     if text.strip().lower() in OFF:
         await engine.set_exam_date(learner, None)
-        return t(locale, "plan.exam_date.cleared")
+        return t(locale, "plan.exam_date.cleared"), True
     day = parse_exam_date(text)
     if day is None:
-        return t(locale, "plan.exam_date.invalid")
+        return t(locale, "plan.exam_date.invalid"), False
     try:
         await engine.set_exam_date(learner, day)
     except SettingRejected:  # in the past
-        return t(locale, "plan.exam_date.invalid")
+        return t(locale, "plan.exam_date.invalid"), False
     days = (day - engine.clock().date()).days
-    return t(locale, "plan.exam_date.saved", date=day.isoformat(), days=days)
+    return t(locale, "plan.exam_date.saved", date=day.isoformat(), days=days), True
 
 
 async def remind_reply(

@@ -68,7 +68,7 @@ async def start_reviews(interaction: discord.Interaction) -> None:
 @app_commands.describe(date=_("YYYY-MM-DD, or off to clear it"))
 async def exam_date(interaction: discord.Interaction, date: str) -> None:
     work = exam_date_reply(engine_of(interaction), learner_of(interaction), date, "/quiz exam-date")
-    await reply_private(interaction, work, lambda reply: {"content": reply})
+    await reply_private(interaction, work, lambda reply: {"content": reply[0]})
 
 
 @app_commands.command(name="remind", description=_("A direct message on the days you have reviews due"))

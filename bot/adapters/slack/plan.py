@@ -56,7 +56,8 @@ async def command(
     private: Callable[..., Awaitable[None]],
 ) -> None:
     if sub == "exam-date":
-        await private(await exam_date_reply(quiz.engine, learner, " ".join(args), "/quiz exam-date"))
+        reply, _ = await exam_date_reply(quiz.engine, learner, " ".join(args), "/quiz exam-date")
+        await private(reply)
         return
     engine = quiz.engine
     zone = args[1] if len(args) > 1 else person.timezone or (await engine.profile(learner)).timezone
