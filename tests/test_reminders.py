@@ -252,3 +252,18 @@ async def test_an_unreachable_learner_is_logged_once_and_a_failed_send_is_tried_
     assert (await engine.profile(ANA)).reminded_on == date(2026, 11, 28)  # given back
     outbox.fail_with = None
     assert await ReminderSender(engine, "discord", outbox.send).once() == 1  # the next tick (no backoff here)
+
+
+async def test_the_reminder_is_in_the_export_and_gone_once_forgotten(
+    engine: QuizEngine, clock: FakeClock
+) -> None:
+    await practise(engine, ANA, [False])
+    await engine.set_reminder(ANA, "08:00", ZONE, "guild-plan")
+    clock.now = at(1, 12)
+    assert len(await engine.due_reminders()) == 1
+    data = await engine.export_learner("discord", "ana")
+    assert data is not None
+    assert (data["profile"]["remind_at"], data["profile"]["remind_workspace"]) == ("08:00", "guild-plan")
+    assert "reminded_on" in data["profile"]
+    await engine.forget_learner("discord", "ana")
+    assert await engine.due_reminders() == []  # nobody left to remind

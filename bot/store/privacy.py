@@ -157,7 +157,9 @@ async def learner_data(conn: AsyncConnection, platform: str, user_id: str) -> di
         .order_by(c.question_id)
     )
     p = learner_profiles.c
-    profile = select(p.exam_date, p.remind_at, p.timezone, p.updated_at).where(p.learner_id == lid)
+    profile = select(
+        p.exam_date, p.remind_at, p.timezone, p.remind_workspace, p.reminded_on, p.updated_at
+    ).where(p.learner_id == lid)
     m = mock_exams.c
     exam_rows = (
         select(m.id, *where, m.size, m.started_at, m.finished_at, m.correct, m.scaled_score)
