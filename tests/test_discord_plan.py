@@ -9,6 +9,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from bot.adapters.discord.client import make_client
+from bot.adapters.discord.settings import DiscordSettings
+from bot.config import Secret
 from bot.engine import LearnerRef, PlaceRef
 from tests.conftest import FakeClock
 from tests.fakes.discord_server import EPHEMERAL, StoredMessage
@@ -138,3 +141,22 @@ async def test_a_member_who_takes_no_dms_is_logged_once_and_the_loop_goes_on(
     assert (await bot.engine.profile(member(bot))).reminded_on == date(2026, 11, 28)  # not retried all day
     clock.now = datetime(2026, 11, 29, 9, tzinfo=UTC)
     assert await bot.client.reminders.once() == 1  # DMs open again: the next day's goes out
+
+
+async def test_a_scheduler_only_process_sends_the_reminder_over_rest(bot: Bot, clock: FakeClock) -> None:
+    """``quizbot run --only scheduler``: no gateway, only a REST login; it still reaches the DM."""
+    await miss_one(bot.engine, member(bot), bot.place)
+    await bot.engine.update_settings(bot.place, timezone="UTC")
+    await command(bot, "remind", time="08:00")
+    scheduler = make_client(
+        bot.engine, DiscordSettings(token=Secret(bot.fake.token)), serve=False, schedule=True
+    )
+    clock.now = datetime(2026, 11, 27, 9, tzinfo=UTC)
+    dm = bot.fake.dm_channel(bot.fake.member.user.id)
+    async with scheduler:
+        await scheduler.login(bot.fake.token)  # starts the scheduler's loops: the first tick sends
+        await bot.fake.wait_for(lambda: bool(reminders_in(bot, dm.id)), 5)
+        assert await scheduler.reminders.once() == 0  # once a day
+        assert await bot.client.reminders.once() == 0  # claimed already: the serving client sends nothing
+    (reminder,) = reminders_in(bot, dm.id)
+    assert "You have 1 review(s) due today" in reminder.content

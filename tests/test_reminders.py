@@ -77,6 +77,8 @@ def test_pending_means_past_the_time_today_and_not_reminded_today() -> None:
     assert pending_reminders([entry(date(2026, 11, 26))], at(1, 1)) == []
     assert pending_reminders([entry(date(2026, 11, 26))], at(1, 11)) != []  # a new day
     assert pending_reminders([entry(None, None)], at(0, 12)) == []  # reminders off
+    gone = ReminderProfile(2, ANA, LearnerProfile(None, "08:00", "Atlantis/Lost", "g", None))
+    assert pending_reminders([gone, entry(None)], at(0, 12)) == [(entry(None), date(2026, 11, 26))]
 
 
 # -- through the engine ---------------------------------------------------------------

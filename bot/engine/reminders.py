@@ -86,7 +86,10 @@ def pending_reminders(
         at = parse_remind_time(profile.remind_at or "")
         if at is None or not profile.timezone:
             continue
-        local = now.astimezone(ZoneInfo(profile.timezone))
+        try:
+            local = now.astimezone(ZoneInfo(profile.timezone))
+        except (KeyError, ValueError):  # a zone this machine's tzdata no longer knows
+            continue
         if local.time() >= at and profile.reminded_on != local.date():
             pending.append((entry, local.date()))
     return pending
