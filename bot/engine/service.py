@@ -1036,6 +1036,23 @@ class QuizEngine:
         log.info("left %s:%s; its data is purged after %s", platform, workspace, self.retention)
         return await self.purge_departed() if self.retention <= timedelta(0) else []
 
+    async def departed_while_away(
+        self, platform: str, present: Iterable[str], mine: Callable[[str], bool]
+    ) -> list[str]:
+        """Workspaces the bot has data for, that this connection would see (``mine``) but
+        does not (``present``), and that are not already leaving: the bot was removed while
+        it was down, so no removal event came. Their departure is recorded now."""
+        here = set(present)
+        leaving = {w for p, w, _ in await self.store.departed_workspaces() if p == platform}
+        gone = [
+            workspace
+            for workspace in await self.store.known_workspaces(platform)
+            if workspace not in here and workspace not in leaving and mine(workspace)
+        ]
+        for workspace in gone:
+            await self.record_departure(platform, workspace)
+        return gone
+
     async def cancel_departure(self, platform: str, workspace: str) -> bool:
         """The bot is back in the workspace before its purge: keep everything."""
         cancelled = await self.store.cancel_departure(platform, workspace)
