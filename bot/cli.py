@@ -76,7 +76,8 @@ def cmd_play(args: argparse.Namespace) -> int:
 
     async def action(app: Any) -> int:
         learner = terminal_learner(args.user, args.lang)
-        await play(app.engine, learner, count=args.count, task=args.task)
+        focus = "weak" if args.weak else None
+        await play(app.engine, learner, count=args.count, task=args.task, focus=focus)
         return 0
 
     return _run(_with_app(args, action))
@@ -571,6 +572,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Answer questions in the terminal; scores are saved.",
     )
     play.add_argument("--task", choices=TASK_CHOICES, help="only this task statement")
+    play.add_argument(
+        "--weak",
+        action="store_true",
+        help="drill the objectives where your last 100 answers are weakest (due reviews first)",
+    )
     play.add_argument(
         "--count", type=_whole(1, 100), default=10, help="number of questions, 1–100 (default 10)"
     )

@@ -944,3 +944,27 @@ async def test_stats_without_any_answer_come_without_a_chart(bot: Bot) -> None:
     assert "No answers yet" in await followup_text(record)
     reply = await private_reply(record)
     assert reply.ephemeral and reply.files == {}
+
+
+async def test_a_server_that_removed_the_bot_while_it_was_down_is_noticed_at_start(
+    tmp_path: Path, bank: QuestionBank
+) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'quizbot.db'}")
+    await upgrade(database)
+    store = SqlStore(database)
+    engine = QuizEngine(store, bank, rng=random.Random(3))
+    try:
+        async with FakeDiscord() as fake:
+            gone_server = str(fake.guild.id + 1)
+            for guild in (str(fake.guild.id), gone_server):  # data from before the bot went down
+                await engine.update_settings(PlaceRef("discord", guild, "1"), locale="en")
+            with pointed_at(fake):
+                async with running_client(fake, engine):
+                    for _ in range(200):
+                        if await store.departed_workspaces():
+                            break
+                        await asyncio.sleep(0.05)
+        departed = [(p, w) for p, w, _ in await store.departed_workspaces()]
+        assert departed == [("discord", gone_server)]  # the server it is still in is kept
+    finally:
+        await store.close()

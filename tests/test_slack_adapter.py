@@ -261,7 +261,7 @@ async def test_practice_runs_to_its_summary(bot: Bot) -> None:
         feedback = bot.fake.ephemerals(bot.fake.channel.id, user)[-1]
         assert "Correct!" in feedback.text
         buttons = [e for b in feedback.blocks if b["type"] == "actions" for e in b["elements"]]
-        assert {e["action_id"] for e in buttons} == {"quiz_next", "quiz_report"}
+        assert {e["action_id"] for e in buttons} == {"quiz_next", "quiz_guessed", "quiz_report"}
         next_button = next(e for e in buttons if e["action_id"] == "quiz_next")
         await bot.sim.block_action("quiz_next", next_button["value"], user=user, message_ts=feedback.ts)
     await bot.fake.wait_for(lambda: "Session finished" in bot.private_text(user), 5)

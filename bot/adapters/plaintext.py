@@ -19,9 +19,10 @@ from bot.engine.cards import (
     SessionSummaryCard,
     StatsCard,
     StreaksCard,
+    WeakSpot,
 )
 from bot.engine.reminders import Reminder
-from bot.i18n import t
+from bot.i18n import CATALOGS, t
 
 EXPORT_FILENAME = "quizbot-data.json"
 
@@ -141,7 +142,40 @@ def summary(card: SessionSummaryCard) -> str:
         ]
     elif card.answered:
         lines.append(t(locale, "summary.perfect"))
+    if card.weak_spots:
+        lines.append(t(locale, "summary.weak"))
+        lines += [weak_spot(locale, spot) for spot in card.weak_spots]
     return "\n".join(lines)
+
+
+def objective_title(locale: str, objective: str) -> str:
+    """The exam guide's name of an objective; empty for an objective of a study group's
+    own bank that the catalogs do not name."""
+    key = f"objective.{objective}"
+    return t(locale, key) if key in CATALOGS["en"] else ""
+
+
+def weak_spot(locale: str, spot: WeakSpot) -> str:
+    record = (
+        t(locale, "summary.weak_record", correct=spot.correct, answered=spot.answered)
+        if spot.answered
+        else t(locale, "summary.weak_unseen")
+    )
+    row = t(
+        locale,
+        "summary.weak_row",
+        objective=spot.objective,
+        title=objective_title(locale, spot.objective),
+        record=record,
+        url=spot.reference or "",
+    )
+    return row.rstrip(" ·").replace("  ", " ")
+
+
+def guessed(locale: str, changed: bool) -> str:
+    """The answer to "I guessed": noted, or nothing to change (a wrong answer, a second
+    click, someone else's round)."""
+    return t(locale, "guessed.noted" if changed else "guessed.nothing")
 
 
 def leaderboard(card: LeaderboardCard) -> str:

@@ -194,6 +194,17 @@ class ReviewItem:
 
 
 @dataclass(frozen=True)
+class WeakSpot:
+    """One of the learner's weakest objectives (``bot.engine.weak``): their recent record
+    in it and a documentation link to study it."""
+
+    objective: str
+    answered: int
+    correct: int
+    reference: str | None
+
+
+@dataclass(frozen=True)
 class SessionSummaryCard:
     session_id: int
     answered: int
@@ -202,6 +213,8 @@ class SessionSummaryCard:
     by_task: tuple[Accuracy, ...]
     to_review: tuple[ReviewItem, ...] = field(default_factory=tuple)
     locale: str = "en"
+    focus: str | None = None  # "weak" for a weak-topic drill
+    weak_spots: tuple[WeakSpot, ...] = ()  # weak-topic drills: the two weakest objectives now
 
 
 @dataclass(frozen=True)

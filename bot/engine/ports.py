@@ -117,6 +117,10 @@ class QuizStore(Protocol):
 
     async def learner_profile(self, learner: LearnerRef) -> LearnerProfile | None: ...
 
+    async def known_workspaces(self, platform: str) -> list[str]:
+        """Every workspace of the platform the bot holds data for."""
+        ...
+
     async def review_many(self, learner_id: int, reviews: Sequence[tuple[str, datetime, Reschedule]]) -> None:
         """Apply (question id, reviewed at, rule) to the learner's cards in one transaction."""
         ...

@@ -47,6 +47,7 @@ from bot.engine.cards import (
     StatsCard,
     StreakEntry,
     StreaksCard,
+    WeakSpot,
 )
 from bot.engine.daily import DEFAULT_GRACE, DailySchedule, closes_at, due_posts, parse_days, parse_time
 from bot.engine.exam import (
@@ -96,6 +97,16 @@ from bot.engine.reminders import (
 from bot.engine.selection import next_for_learner, next_for_place
 from bot.engine.spacing import Grade, ReviewCard, due_before, grade_for, regrade, reschedule
 from bot.engine.streaks import streaks as count_streaks
+from bot.engine.weak import (
+    FOCUSES,
+    SUMMARY_OBJECTIVES,
+    WEAK,
+    parse_session_task,
+    rank_objectives,
+    reference_of,
+    session_task,
+    weak_pool,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -582,17 +593,22 @@ class QuizEngine:
         size: int = 10,
         task: str | None = None,
         scored: bool = False,
+        focus: str | None = None,
     ) -> QuestionCard:
         """A personal run of ``size`` questions with immediate feedback.
 
         Practice (``scored=False``) feeds personal stats only; the terminal game plays
         scored rounds in its own place, so its leaderboard means something.
+        ``focus="weak"`` drills the learner's weakest objectives (``bot.engine.weak``).
         """
         if type(size) is not int or not 1 <= size <= MAX_SESSION:
             raise EngineError(f"a session has from 1 to {MAX_SESSION} questions")
+        if focus is not None and focus not in FOCUSES:
+            raise EngineError(f"unknown focus {focus!r}; expected one of {', '.join(FOCUSES)}")
         if not self.bank.active(task):
             raise EngineError(f"no questions for task {task}" if task else "the bank is empty")
-        session = await self.store.start_session(learner, place, task, size, scored, self.clock())
+        stored_task = session_task(task, focus)
+        session = await self.store.start_session(learner, place, stored_task, size, scored, self.clock())
         card = await self.next_question(session.id, learner)
         assert isinstance(card, QuestionCard)
         return card
@@ -620,7 +636,10 @@ class QuizEngine:
             return await self.finish_session(session_id, learner)
         served = Counter(self._question(r).task for r in rounds)
         in_session = {r.question_id for r in rounds}
-        pool = self.bank.active(session.task)
+        task, focus = parse_session_task(session.task)
+        pool: Sequence[Question] = self.bank.active(task)
+        if focus == WEAK:
+            pool = await self._weak_pool(learner, pool, session.size, {r.id for r in rounds})
         allowed = {q.id for q in pool}
         due = [
             q
@@ -659,6 +678,7 @@ class QuizEngine:
         if session.finished_at is None:
             await self.store.finish_session(session_id, self.clock())
         attempts = await self.store.session_attempts(session_id)
+        task, focus = parse_session_task(session.task)
         missed = [
             question
             for attempt in attempts
@@ -674,6 +694,33 @@ class QuizEngine:
                 ReviewItem(q.id, q.objective, q.text(locale).stem, q.references[0]) for q in missed
             ),
             locale=locale,
+            focus=focus,
+            weak_spots=await self.weak_spots(learner, task) if focus == WEAK else (),
+        )
+
+    # -- weak-topic drills --------------------------------------------------------------
+
+    async def _weak_pool(
+        self, learner: LearnerRef, questions: Sequence[Question], size: int, session_rounds: set[int]
+    ) -> list[Question]:
+        """The drill's questions: the weakest objectives as they stood when the session
+        began (its own answers are left out, so the pool holds still while it runs)."""
+        history = [a for a in await self.store.learner_history(learner) if a.round_id not in session_rounds]
+        ranking = rank_objectives({q.objective for q in questions}, history, self._objective_of)
+        return weak_pool(questions, ranking, size) or list(questions)
+
+    async def weak_spots(
+        self, learner: LearnerRef, task: str | None = None, count: int = SUMMARY_OBJECTIVES
+    ) -> tuple[WeakSpot, ...]:
+        """The learner's ``count`` weakest objectives now (of one task statement, or all),
+        each with its recent record and a documentation link."""
+        questions = self.bank.active(task)
+        ranking = rank_objectives(
+            {q.objective for q in questions}, await self.store.learner_history(learner), self._objective_of
+        )
+        return tuple(
+            WeakSpot(s.objective, s.answered, s.correct, reference_of(s.objective, questions))
+            for s in ranking[:count]
         )
 
     # -- spaced repetition, exam date ---------------------------------------------------
@@ -997,6 +1044,23 @@ class QuizEngine:
         self._drop_workspace(platform, workspace)
         log.info("left %s:%s; its data is purged after %s", platform, workspace, self.retention)
         return await self.purge_departed() if self.retention <= timedelta(0) else []
+
+    async def departed_while_away(
+        self, platform: str, present: Iterable[str], mine: Callable[[str], bool]
+    ) -> list[str]:
+        """Workspaces the bot has data for, that this connection would see (``mine``) but
+        does not (``present``), and that are not already leaving: the bot was removed while
+        it was down, so no removal event came. Their departure is recorded now."""
+        here = set(present)
+        leaving = {w for p, w, _ in await self.store.departed_workspaces() if p == platform}
+        gone = [
+            workspace
+            for workspace in await self.store.known_workspaces(platform)
+            if workspace not in here and workspace not in leaving and mine(workspace)
+        ]
+        for workspace in gone:
+            await self.record_departure(platform, workspace)
+        return gone
 
     async def cancel_departure(self, platform: str, workspace: str) -> bool:
         """The bot is back in the workspace before its purge: keep everything."""

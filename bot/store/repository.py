@@ -1141,6 +1141,15 @@ class SqlStore:
         async with self.db.write() as conn:
             return bool((await conn.execute(delete(departures).where(where))).rowcount)
 
+    async def known_workspaces(self, platform: str) -> list[str]:
+        query = (
+            select(places.c.workspace_id)
+            .where(places.c.platform == platform, places.c.channel_id == "")
+            .order_by(places.c.workspace_id)
+        )
+        async with self.db.read() as conn:
+            return list((await conn.execute(query)).scalars())
+
     async def departed_workspaces(self) -> list[tuple[str, str, datetime]]:
         query = select(departures).order_by(departures.c.departed_at)
         async with self.db.read() as conn:

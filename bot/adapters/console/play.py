@@ -25,6 +25,7 @@ TERMINAL = PlaceRef("console", "local", "terminal")
 STOP_WORDS = {"quit", "exit", "q", "sair"}
 FLAG_WORDS = ("flag", "reportar")
 STATS_WORDS = {"stats", "estatisticas", "estatísticas"}
+GUESSED_WORDS = {"g", "guessed", "chutei"}  # after a right answer: "I guessed" (FSRS Hard)
 
 
 class LineReader:
@@ -77,8 +78,10 @@ async def play(
     task: str | None,
     read_line: Callable[[], str] | None = None,
     out: TextIO | None = None,
+    focus: str | None = None,
 ) -> int:
-    """Play one session; returns the number of answers recorded."""
+    """Play one session (``focus="weak"``: a weak-topic drill); returns the number of
+    answers recorded. After a right answer, ``g`` at the next prompt says it was a guess."""
     stream = out or sys.stdout
     reader = LineReader(read_line or sys.stdin.readline)
 
@@ -86,18 +89,21 @@ async def play(
         print(text, file=stream, flush=True)
 
     locale = resolve_locale(learner.locale, None, engine.default_locale)
-    card = await engine.start_session(learner, TERMINAL, size=count, task=task, scored=True)
+    card = await engine.start_session(learner, TERMINAL, size=count, task=task, scored=True, focus=focus)
     session_id = card.session_id
     assert session_id is not None
     say(t(card.locale, "console.welcome", count=count))
+    if focus is not None:
+        say(t(card.locale, f"console.{focus}_welcome"))
     answered = 0
     previous: QuestionCard | None = None
+    right: FeedbackCard | None = None  # the answer just given, if right: "g" may re-grade it
     try:
         current: object = card
         while isinstance(current, QuestionCard):
             say()
             say(render.question(current))
-            result = await _ask_until_valid(engine, learner, current, previous, reader, stream)
+            result = await _ask_until_valid(engine, learner, current, previous, reader, stream, right)
             if result is None:
                 say()
                 say(t(locale, "console.bye"))
@@ -106,7 +112,10 @@ async def play(
             previous = current
             say()
             say(render.feedback(result) if isinstance(result, FeedbackCard) else render.recorded(result))
+            right = result if isinstance(result, FeedbackCard) and result.correct else None
             current = await engine.next_question(session_id, learner)
+            if right is not None and isinstance(current, QuestionCard):
+                say(t(right.locale, "console.guessed_hint"))
     except (KeyboardInterrupt, asyncio.CancelledError):
         say()
         say(t(locale, "console.bye"))
@@ -123,6 +132,7 @@ async def _ask_until_valid(
     previous: QuestionCard | None,
     reader: LineReader,
     stream: TextIO,
+    right: FeedbackCard | None = None,
 ) -> FeedbackCard | RecordedCard | None:
     prompt = t(card.locale, "console.prompt", letters="/".join(card.letters))
     while True:
@@ -140,6 +150,10 @@ async def _ask_until_valid(
             continue
         if text.casefold() in STATS_WORDS:
             await show_stats(engine, learner, stream)
+            continue
+        if text.casefold() in GUESSED_WORDS:
+            changed = right is not None and await engine.guessed(right.round_id, learner)
+            print(render.guessed(card.locale, changed), file=stream, flush=True)
             continue
         result = await engine.answer(card.round_id, learner, [text], place=TERMINAL)
         if isinstance(result, AnswerRefused):

@@ -129,6 +129,28 @@ class QuizClientMixin:
         log.info("discord adapter ready as %s", getattr(self, "user", "?"))
         self.ready.set()
         self.on_connection(True)
+        try:
+            await self._notice_removals_while_away()
+        except Exception:  # the data stays until the next start looks again
+            log.exception("could not compare the servers the bot is in with the ones it has data for")
+
+    async def _notice_removals_while_away(self) -> None:
+        """READY lists every server the bot is in (this shard's); one it has data for but is
+        no longer in removed it while the bot was down, and no GUILD_DELETE will ever come."""
+        count = getattr(self, "shard_count", None) or 1
+        shards = getattr(self, "shard_ids", None)
+        served = set(range(count)) if shards is None else set(shards)
+
+        def mine(workspace: str) -> bool:
+            return workspace.isdigit() and (int(workspace) >> 22) % count in served  # Discord's shard formula
+
+        present = (str(guild.id) for guild in self.guilds)  # type: ignore[attr-defined]
+        gone = await self.engine.departed_while_away("discord", present, mine)
+        if gone:
+            log.info(
+                "removed from %d server(s) while away; their data is purged after the retention period",
+                len(gone),
+            )
 
     async def on_resumed(self) -> None:
         self.on_connection(True)

@@ -142,17 +142,26 @@ class Quiz(app_commands.Group):
     @app_commands.command(
         name="practice", description=_("Practise privately, with an explanation after each answer")
     )
-    @app_commands.describe(task=_("Only this task statement"), count=_("Number of questions (default 10)"))
-    @app_commands.choices(task=TASKS)
+    @app_commands.describe(
+        task=_("Only this task statement"),
+        count=_("Number of questions (default 10)"),
+        focus=_("Weak: the objectives where your recent answers are weakest"),
+    )
+    @app_commands.choices(task=TASKS, focus=[Choice(name=_("Weak topics"), value="weak")])
     async def practice(
         self,
         interaction: discord.Interaction,
         task: Choice[str] | None = None,
         count: app_commands.Range[int, 1, 50] = 10,
+        focus: Choice[str] | None = None,
     ) -> None:
         engine = engine_of(interaction)
         work = engine.start_session(
-            learner_of(interaction), place_of(interaction), size=count, task=task.value if task else None
+            learner_of(interaction),
+            place_of(interaction),
+            size=count,
+            task=task.value if task else None,
+            focus=focus.value if focus else None,
         )
         await reply_private(interaction, work, interactions.question_or_summary)
 
@@ -233,7 +242,10 @@ class Quiz(app_commands.Group):
     async def help(self, interaction: discord.Interaction) -> None:
         locale = locale_of(interaction)
         await send_private(
-            interaction, content=t(locale, "discord.help") + "\n" + t(locale, "plan.help.discord")
+            interaction,
+            content="\n".join(
+                t(locale, key) for key in ("discord.help", "discord.help.drill", "plan.help.discord")
+            ),
         )
 
 

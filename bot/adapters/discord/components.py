@@ -118,6 +118,30 @@ class ReportButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"q
         await interactions.open_report(interaction, self.round_id)
 
 
+class GuessedButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"quiz:g:(?P<round>{ID})"):
+    """ "I guessed", under the feedback of a right answer: that review becomes Hard. The
+    round in the id is checked against who clicks (``QuizEngine.guessed``)."""
+
+    def __init__(self, round_id: int, label: str = "I guessed") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label, style=discord.ButtonStyle.secondary, emoji="🎲", custom_id=f"quiz:g:{round_id}"
+            )
+        )
+        self.round_id = round_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> GuessedButton:
+        return cls(int(match["round"]), getattr(item, "label", None) or "I guessed")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        from bot.adapters.discord import interactions  # the handlers import this module
+
+        await interactions.guessed(interaction, self.round_id)
+
+
 class ResetButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"quiz:reset:(?P<season>{ID})"):
     """The confirmation of /quizadmin reset-scores; carries the season it was shown for,
     so a second click (or a stale message) starts no further season."""
@@ -166,7 +190,15 @@ class ForgetButton(
         await interactions.confirm_forget(interaction, self.user_id)
 
 
-DYNAMIC_ITEMS = (AnswerButton, AnswerSelect, NextButton, ReportButton, ResetButton, ForgetButton)
+DYNAMIC_ITEMS = (
+    AnswerButton,
+    AnswerSelect,
+    NextButton,
+    ReportButton,
+    ResetButton,
+    ForgetButton,
+    GuessedButton,
+)
 
 
 class ReportModal(discord.ui.Modal):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 
+from bot.adapters import plaintext
 from bot.adapters.discord import render
 from bot.engine import AnswerRefused, FeedbackCard, LearnerRef, PlaceRef, QuestionCard, RecordedCard
 from bot.engine.cards import SessionSummaryCard
@@ -157,6 +158,15 @@ async def next_question(interaction: discord.Interaction, session_id: int) -> No
         )
     except EngineError:  # someone else's session, or one that no longer exists
         await send_private(interaction, content=t(locale_of(interaction), "refused.unknown_round"))
+
+
+@guarded
+async def guessed(interaction: discord.Interaction, round_id: int) -> None:
+    """ "I guessed": re-grade the clicker's own right answer to this round as Hard. A
+    second click, a wrong answer, someone else's or an unknown round change nothing."""
+    locale = locale_of(interaction)
+    work = engine_of(interaction).guessed(round_id, learner_of(interaction))
+    await reply_private(interaction, work, lambda changed: {"content": plaintext.guessed(locale, changed)})
 
 
 @guarded

@@ -15,6 +15,7 @@ from bot.adapters import plaintext as text
 from bot.adapters.discord.components import (
     AnswerButton,
     AnswerSelect,
+    GuessedButton,
     NextButton,
     ReportButton,
 )
@@ -146,6 +147,8 @@ def feedback_view(card: FeedbackCard, session_id: int | None) -> discord.ui.View
     view = discord.ui.View(timeout=None)
     if session_id is not None:
         view.add_item(NextButton(session_id, t(card.locale, "discord.next")))
+    if card.correct:  # a right answer may have been a guess: it should come back sooner
+        view.add_item(GuessedButton(card.round_id, t(card.locale, "guessed.button")))
     view.add_item(ReportButton(card.round_id, t(card.locale, "discord.report")))
     return view
 

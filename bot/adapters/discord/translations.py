@@ -57,6 +57,8 @@ PT_BR: dict[str, str] = {
     "3.2 Prompt engineering techniques": "3.2 Técnicas de engenharia de prompt",
     "3.3 Training and fine-tuning of FMs": "3.3 Treinamento e fine-tuning de FMs",
     "3.4 Evaluating FM performance": "3.4 Avaliação do desempenho de FMs",
+    "Weak: the objectives where your recent answers are weakest": "Fracos: os objetivos em que suas respostas recentes vão pior",
+    "Weak topics": "Pontos fracos",
     "Your exam date: a countdown in your stats, reviews planned before it": "A data do seu exame: contagem regressiva nas estatísticas, revisões planejadas antes dela",
     "YYYY-MM-DD, or off to clear it": "AAAA-MM-DD, ou off para removê-la",
     "A direct message on the days you have reviews due": "Uma mensagem direta nos dias em que você tem revisões",

@@ -26,7 +26,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.adapters import charts
+from bot.adapters import charts, plaintext
 from bot.adapters.background import Backoff, ReminderSender, each, finish, repeat
 from bot.adapters.plaintext import personal_data
 from bot.adapters.slack import blocks, exam, plan
@@ -49,6 +49,7 @@ from bot.engine.locale import resolve_locale
 from bot.engine.lru import LruCache
 from bot.engine.model import FlagReason
 from bot.engine.service import EngineError, SettingRejected
+from bot.engine.weak import WEAK
 from bot.i18n import t
 
 log = logging.getLogger(__name__)
@@ -321,7 +322,10 @@ class SlackQuiz:
         elif sub == "practice":
             task = next((a for a in args if a in TASKS), None)
             count = next((int(a) for a in args if a.isdigit()), 10)
-            card = await self.engine.start_session(learner, place, size=max(1, min(count, 50)), task=task)
+            focus = WEAK if WEAK in (a.lower() for a in args) else None
+            card = await self.engine.start_session(
+                learner, place, size=max(1, min(count, 50)), task=task, focus=focus
+            )
             await private(blocks.question_fallback(card), blocks.question_blocks(card))
         elif sub == "exam":
             await exam.start(self, client, team, user, learner, locale, args, private)
@@ -347,7 +351,9 @@ class SlackQuiz:
             person = await self.people.get(client, team, user, fresh=True)
             await self.cmd_admin(place, person, args, locale, private)
         else:
-            help_text = t(locale, "slack.help") + "\n" + t(locale, "plan.help.slack")
+            help_text = "\n".join(
+                t(locale, key) for key in ("slack.help", "slack.help.drill", "plan.help.slack")
+            )
             await private(help_text, [blocks.section(help_text)])
 
     async def cmd_question(
@@ -727,6 +733,19 @@ class SlackQuiz:
                 replace_original=False,
             )
 
+    async def guessed(self, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
+        """ "I guessed" under a right answer's feedback: that review becomes Hard. Someone
+        else's round, a second click or a forged value change nothing and say so politely."""
+        team, user = body["team"]["id"], body["user"]["id"]
+        learner, person = await self.learner(client, team, user)
+        value = str(body["actions"][0].get("value") or "")
+        changed = value.isdigit() and await self.engine.guessed(int(value), learner)
+        await respond(
+            text=plaintext.guessed(self.locale(person), changed),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+
     async def open_report(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         team, user = body["team"]["id"], body["user"]["id"]
         channel = (body.get("channel") or {}).get("id") or user
@@ -853,6 +872,11 @@ def register(app: AsyncApp, quiz: SlackQuiz) -> None:
     async def on_next(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
         await ack()
         await guarded(quiz.next_question(body, client, respond), body, respond)
+
+    @app.action("quiz_guessed")
+    async def on_guessed(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
+        await ack()
+        await guarded(quiz.guessed(body, client, respond), body, respond)
 
     @app.action("quiz_report")
     async def on_report(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:

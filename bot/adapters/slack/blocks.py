@@ -194,6 +194,8 @@ def feedback_blocks(card: FeedbackCard) -> list[Block]:
     buttons = []
     if card.session_id is not None:
         buttons.append(button(t(locale, "discord.next"), "quiz_next", str(card.session_id), "primary"))
+    if card.correct:  # a right answer may have been a guess: "I guessed" brings it back sooner
+        buttons.append(button(t(locale, "guessed.button"), "quiz_guessed", str(card.round_id)))
     buttons.append(button(t(locale, "discord.report"), "quiz_report", str(card.round_id)))
     return [
         section(top),
