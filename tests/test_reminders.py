@@ -269,3 +269,14 @@ async def test_the_reminder_is_in_the_export_and_gone_once_forgotten(
     assert "reminded_on" in data["profile"]
     await engine.forget_learner("discord", "ana")
     assert await engine.due_reminders() == []  # nobody left to remind
+
+
+async def test_learners_with_nothing_due_never_crowd_out_one_who_has(
+    engine: QuizEngine, clock: FakeClock
+) -> None:
+    for n in range(3):  # earlier learners: first in the table, and nothing to review
+        await engine.set_reminder(LearnerRef("discord", f"idle{n}", "Idle"), "08:00", "UTC", "g")
+    await practise(engine, BEA, [False])
+    await engine.set_reminder(BEA, "08:00", "UTC", "T1")
+    clock.now = at(1, 9)
+    assert [r.user_id for r in await engine.due_reminders(limit=1)] == ["U0BEA"]

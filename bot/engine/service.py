@@ -1458,7 +1458,7 @@ class QuizEngine:
         they were not reminded today, and at least one review of the active bank is due.
         Claim each (``claim_reminder``) before sending it."""
         now = now or self.clock()
-        pending = pending_reminders(await self.store.reminder_profiles(platform), now)[:limit]
+        pending = pending_reminders(await self.store.reminder_profiles(platform), now)
         if not pending:
             return []
         cutoffs = {entry.learner_id: due_before(now, str(entry.profile.timezone)) for entry, _ in pending}
@@ -1481,7 +1481,7 @@ class QuizEngine:
                         previous=entry.profile.reminded_on,
                     )
                 )
-        return reminders
+        return reminders[:limit]  # the rest next minute: learners with nothing due never crowd them out
 
     async def claim_reminder(self, reminder: Reminder) -> bool:
         """Take the day's reminder for this learner; False when another scheduler did (or
