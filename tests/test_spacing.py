@@ -173,3 +173,15 @@ async def test_an_exam_date_brings_reviews_before_it(engine: QuizEngine, clock: 
         assert moved is not None
         assert moved.current.due <= datetime.combine(exam - timedelta(days=1), datetime.min.time(), UTC)
     assert (await engine.set_exam_date(ANA, None)).exam_date is None
+
+
+async def test_today_is_the_learners_own_day_when_they_gave_a_time_zone(
+    engine: QuizEngine, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+    missed = (await practise(engine, [False]))[0]  # due 2026-11-27 01:00 UTC
+    clock.now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    assert missed not in await engine.due_reviews(ANA)  # UTC's 26th ends before it is due
+    assert (await practise(engine, [True]))[0] != missed
+    await engine.store.save_learner_profile(ANA, clock.now, timezone="America/Sao_Paulo")
+    assert (await practise(engine, [True]))[0] == missed  # São Paulo's 26th ends at 03:00 UTC

@@ -641,11 +641,8 @@ class QuizEngine:
         if focus == WEAK:
             pool = await self._weak_pool(learner, pool, session.size, {r.id for r in rounds})
         allowed = {q.id for q in pool}
-        due = [
-            q
-            for q in await self.due_reviews(learner, settings.timezone)
-            if q in allowed and q not in in_session
-        ]
+        zone = (await self.profile(learner)).timezone or settings.timezone  # "today" is the learner's
+        due = [q for q in await self.due_reviews(learner, zone) if q in allowed and q not in in_session]
         if due:  # spaced repetition first: what the learner is about to forget
             question = self.bank.get(due[0])
             assert question is not None
