@@ -171,3 +171,12 @@ async def test_a_result_slack_refused_is_posted_on_a_later_pass(bot: Bot, clock:
     await wait_for_text(bot, dm, "Time is up")
     assert (await until_sent(bot)).result_sent_at is not None
     assert sum("Time is up" in shown(m) for m in bot.fake.messages(dm)) == 1
+
+
+async def test_an_exam_the_dm_cannot_take_is_not_left_running(bot: Bot) -> None:
+    bot.fake.error_next("chat.postMessage", "cannot_dm_bot")
+    delivery = await bot.sim.slash_command("exam 5", user=bot.fake.member.id)
+    assert delivery.status == 200
+    await bot.fake.wait_for(lambda: "could not start the exam" in bot.private_text(bot.fake.member.id), 5)
+    async with bot.store.db.read() as conn:
+        assert (await conn.execute(select(mock_exams.c.id))).all() == []  # nothing to expire later

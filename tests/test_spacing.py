@@ -58,9 +58,8 @@ def test_the_exam_date_caps_every_interval() -> None:
     soon = NOON + timedelta(days=2)
     assert cap_for_exam(soon, NOON, exam, "UTC") == soon  # already before
     assert cap_for_exam(far, datetime(2026, 12, 2, tzinfo=UTC), exam, "UTC") == far  # the exam has passed
-    assert cap_for_exam(far, datetime(2026, 11, 30, 18, tzinfo=UTC), exam, "UTC") == datetime(
-        2026, 11, 30, 18, tzinfo=UTC
-    )  # the eve of the exam: due now, not in the past
+    eve = datetime(2026, 11, 30, 18, tzinfo=UTC)
+    assert cap_for_exam(far, eve, exam, "UTC") == far  # reviewed on the eve: done until after the exam
 
 
 def test_due_means_before_the_learners_next_midnight() -> None:

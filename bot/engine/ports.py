@@ -117,6 +117,10 @@ class QuizStore(Protocol):
 
     async def learner_profile(self, learner: LearnerRef) -> LearnerProfile | None: ...
 
+    async def bring_reviews_forward(self, learner: LearnerRef, latest: datetime) -> int:
+        """Cards due after ``latest`` become due at it; returns how many moved."""
+        ...
+
     async def known_workspaces(self, platform: str) -> list[str]:
         """Every workspace of the platform the bot holds data for."""
         ...
@@ -288,6 +292,8 @@ class QuizStore(Protocol):
     ) -> list[int]: ...
 
     async def mark_exam_result_sent(self, exam_id: int, now: datetime) -> None: ...
+
+    async def discard_untouched_exam(self, exam_id: int) -> bool: ...
 
     # -- daily reminders ----------------------------------------------------------------
 

@@ -90,7 +90,7 @@ def pending_reminders(
             local = now.astimezone(ZoneInfo(profile.timezone))
         except (KeyError, ValueError):  # a zone this machine's tzdata no longer knows
             continue
-        if local.time() >= at and profile.reminded_on != local.date():
+        if local.time() >= at and (profile.reminded_on is None or profile.reminded_on < local.date()):
             pending.append((entry, local.date()))
     return pending
 

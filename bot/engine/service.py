@@ -95,7 +95,7 @@ from bot.engine.reminders import (
     pending_reminders,
 )
 from bot.engine.selection import next_for_learner, next_for_place
-from bot.engine.spacing import Grade, ReviewCard, due_before, grade_for, regrade, reschedule
+from bot.engine.spacing import Grade, ReviewCard, due_before, exam_eve, grade_for, regrade, reschedule
 from bot.engine.streaks import streaks as count_streaks
 from bot.engine.weak import (
     FOCUSES,
@@ -642,7 +642,8 @@ class QuizEngine:
             pool = await self._weak_pool(learner, pool, session.size, {r.id for r in rounds})
         allowed = {q.id for q in pool}
         zone = (await self.profile(learner)).timezone or settings.timezone  # "today" is the learner's
-        due = [q for q in await self.due_reviews(learner, zone) if q in allowed and q not in in_session]
+        due_today = await self.due_reviews(learner, zone, limit=len(allowed) + len(in_session))
+        due = [q for q in due_today if q in allowed and q not in in_session]
         if due:  # spaced repetition first: what the learner is about to forget
             question = self.bank.get(due[0])
             assert question is not None
@@ -753,7 +754,12 @@ class QuizEngine:
         today = self.clock().date()
         if exam_date is not None and exam_date < today:
             raise SettingRejected("exam_date", exam_date.isoformat(), "today or a later date (YYYY-MM-DD)")
-        return await self.store.save_learner_profile(learner, self.clock(), exam_date=exam_date)
+        profile = await self.store.save_learner_profile(learner, self.clock(), exam_date=exam_date)
+        if exam_date is not None:  # cards already planned past the eve come back on it
+            eve = exam_eve(exam_date, profile.timezone or "UTC")
+            if eve > self.clock():
+                await self.store.bring_reviews_forward(learner, eve)
+        return profile
 
     def _task_of(self, question_id: str) -> str:
         question = self.bank.get(question_id)
@@ -1286,6 +1292,11 @@ class QuizEngine:
             expired = exam.finished_at >= exam.deadline
             results.append(self._exam_result(exam, items, await self._locale_of_exam(exam), expired))
         return results
+
+    async def discard_exam_never_shown(self, exam_id: int) -> bool:
+        """The exam could not reach the learner (their DMs are closed): forget it, unless an
+        answer was given, so no phantom exam expires into their stats."""
+        return await self.store.discard_untouched_exam(exam_id)
 
     async def exam_result_sent(self, exam_id: int) -> None:
         """The result reached the learner: stop offering it in ``expire_exams``."""

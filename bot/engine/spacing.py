@@ -84,15 +84,21 @@ def start_of_day(day: date, timezone: str) -> datetime:
     return datetime.combine(day, time(0), ZoneInfo(timezone)).astimezone(UTC)
 
 
+def exam_eve(exam_date: date, timezone: str) -> datetime:
+    """The start of the day before the exam: the last day a review is planned on."""
+    return start_of_day(exam_date, timezone) - timedelta(days=1)
+
+
 def cap_for_exam(due: datetime, now: datetime, exam_date: date | None, timezone: str) -> datetime:
     """``due``, brought forward to the day before the exam when it would fall on or after
-    it (never earlier than now); unchanged once the exam has passed."""
+    it. Unchanged once the eve has come (a review on the eve is the last one before the
+    exam: the card is done) or the exam has passed."""
     if exam_date is None:
         return due
-    exam_starts = start_of_day(exam_date, timezone)
-    if now >= exam_starts or due < exam_starts - timedelta(days=1):
+    eve = exam_eve(exam_date, timezone)
+    if now >= eve or due < eve:
         return due
-    return max(now, exam_starts - timedelta(days=1))
+    return eve
 
 
 def grade_for(correct: bool, guessed: bool = False) -> Grade:

@@ -237,4 +237,5 @@ MESSAGES: dict[str, str] = {
     "plan.remind.terminal": "The terminal has no direct messages to send a reminder to. Set one in Discord or Slack with /quiz remind HH:MM; `quizbot stats` shows the reviews due today.",
     "plan.help.discord": "**/quiz exam-date** YYYY-MM-DD|off — your exam date: a countdown in your stats, reviews planned before it.\n**/quiz remind** HH:MM [timezone]|off — a direct message on the days reviews are due, at most once a day.",
     "plan.help.slack": "*/quiz exam-date* YYYY-MM-DD|off — your exam date: a countdown in your stats, reviews planned before it.\n*/quiz remind* HH:MM [zone]|off — a message from me on the days reviews are due, at most once a day.",
+    "slack.exam.dm_failed": "I could not start the exam in our direct messages. Please try /quiz exam again in a moment.",
 }

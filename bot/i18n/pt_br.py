@@ -237,4 +237,5 @@ MESSAGES: dict[str, str] = {
     "plan.remind.terminal": "O terminal não tem mensagens diretas para onde mandar um lembrete. Defina um no Discord ou no Slack com /quiz remind HH:MM; `quizbot stats` mostra as revisões para hoje.",
     "plan.help.discord": "**/quiz exam-date** AAAA-MM-DD|off — a data do seu exame: contagem regressiva nas estatísticas, revisões planejadas antes dela.\n**/quiz remind** HH:MM [timezone]|off — uma mensagem direta nos dias com revisões, no máximo uma vez por dia.",
     "plan.help.slack": "*/quiz exam-date* AAAA-MM-DD|off — a data do seu exame: contagem regressiva nas estatísticas, revisões planejadas antes dela.\n*/quiz remind* HH:MM [fuso]|off — uma mensagem minha nos dias com revisões, no máximo uma vez por dia.",
+    "slack.exam.dm_failed": "Não consegui iniciar o simulado nas nossas mensagens diretas. Tente /quiz exam de novo daqui a pouco.",
 }

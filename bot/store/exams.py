@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, Select, select, update
+from sqlalchemy import Row, Select, delete, select, update
 
 from bot.engine.model import ExamItem, ExamRecord, LearnerRef, PlaceRef
 from bot.store.tables import learners, mock_exam_items, mock_exams, places
@@ -243,3 +243,21 @@ async def mark_exam_result_sent(store: SqlStore, exam_id: int, now: datetime) ->
             .where(mock_exams.c.id == exam_id, mock_exams.c.result_sent_at.is_(None))
             .values(result_sent_at=now)
         )
+
+
+async def discard_untouched_exam(store: SqlStore, exam_id: int) -> bool:
+    """Delete an exam nobody has seen: unfinished, nothing answered. False otherwise."""
+    answered = select(mock_exam_items.c.exam_id).where(
+        mock_exam_items.c.exam_id == exam_id, mock_exam_items.c.answered_at.is_not(None)
+    )
+    async with store.db.write() as conn:
+        locked = (
+            select(mock_exams.c.id)
+            .where(mock_exams.c.id == exam_id, mock_exams.c.finished_at.is_(None), ~answered.exists())
+            .with_for_update()
+        )
+        if (await conn.execute(locked)).first() is None:
+            return False
+        await conn.execute(delete(mock_exam_items).where(mock_exam_items.c.exam_id == exam_id))
+        await conn.execute(delete(mock_exams).where(mock_exams.c.id == exam_id))
+    return True

@@ -151,8 +151,8 @@ async def learner_data(conn: AsyncConnection, platform: str, user_id: str) -> di
         .order_by(d.id)
     )
     c = review_cards.c
-    card_rows = (
-        select(c.question_id, c.due, c.last_review, c.reviews, c.lapses, c.stability, c.difficulty)
+    card_rows = (  # every column: the whole memory model is about them
+        select(*(column for column in review_cards.c if column.name != "learner_id"))
         .where(c.learner_id == lid)
         .order_by(c.question_id)
     )
@@ -162,7 +162,7 @@ async def learner_data(conn: AsyncConnection, platform: str, user_id: str) -> di
     ).where(p.learner_id == lid)
     m = mock_exams.c
     exam_rows = (
-        select(m.id, *where, m.size, m.started_at, m.finished_at, m.correct, m.scaled_score)
+        select(*where, *(column for column in mock_exams.c if column.name not in ("learner_id", "place_id")))
         .join(places, places.c.id == m.place_id)
         .where(m.learner_id == lid)
         .order_by(m.id)
@@ -298,6 +298,9 @@ async def purge_rows(
         select(attempts.c.learner_id).where(in_rounds),
         select(sessions.c.learner_id).where(sessions.c.place_id.in_(place_ids)),
         select(mock_exams.c.learner_id).where(mock_exams.c.place_id.in_(place_ids)),
+        select(learner_profiles.c.learner_id)  # reminders sent in this workspace
+        .join(learners, learners.c.id == learner_profiles.c.learner_id)
+        .where(learners.c.platform == platform, learner_profiles.c.remind_workspace == workspace),
     )
     touched = set((await conn.execute(seen)).scalars())
     per_question = select(
@@ -338,6 +341,14 @@ async def purge_rows(
     )
     await conn.execute(
         delete(places).where(places.c.platform == platform, places.c.workspace_id == workspace)
+    )
+    await conn.execute(  # those kept (seen elsewhere) stop being reminded in a workspace the bot left
+        update(learner_profiles)
+        .where(
+            learner_profiles.c.remind_workspace == workspace,
+            learner_profiles.c.learner_id.in_(select(learners.c.id).where(learners.c.platform == platform)),
+        )
+        .values(remind_at=None, remind_workspace=None)
     )
     gone: list[tuple[str, str]] = []
     if touched:

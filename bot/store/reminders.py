@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from bot.engine.model import LearnerProfile, LearnerRef
 from bot.engine.reminders import ReminderProfile
@@ -79,7 +79,13 @@ async def claim_reminder(store: SqlStore, learner_id: int, day: date) -> bool:
     p = learner_profiles.c
     claim = (
         update(learner_profiles)
-        .where(p.learner_id == learner_id, p.remind_at.is_not(None), p.reminded_on.is_distinct_from(day))
+        # once a day, and a later day only: a learner whose zone moved them back to a date
+        # already reminded (Auckland to São Paulo) is not reminded twice
+        .where(
+            p.learner_id == learner_id,
+            p.remind_at.is_not(None),
+            or_(p.reminded_on.is_(None), p.reminded_on < day),
+        )
         .values(reminded_on=day)
     )
     async with store.db.write() as conn:

@@ -102,6 +102,13 @@ def _is_retryable(error: DBAPIError) -> bool:
     return any(marker in str(error.orig).lower() for marker in RETRYABLE)
 
 
+MAX_ID = 2**31 - 1  # integer ids (PostgreSQL's int4)
+
+
+def _storable(row_id: int) -> bool:
+    return 0 < row_id <= MAX_ID
+
+
 def _profile(row: Any) -> LearnerProfile:
     return LearnerProfile(row.exam_date, row.remind_at, row.timezone, row.remind_workspace, row.reminded_on)
 
@@ -277,6 +284,8 @@ class SqlStore:
         return OpenOutcome.OPENED, created
 
     async def get_round(self, round_id: int) -> RoundRecord | None:
+        if not _storable(round_id):  # a forged id no column could hold: unknown, not an error
+            return None
         async with self.db.read() as conn:
             row = (await conn.execute(self._round_query().where(rounds.c.id == round_id))).first()
         return self._round(row) if row else None
@@ -888,6 +897,8 @@ class SqlStore:
         return SessionRecord(session_id, learner_id, place, task, size, scored, now, None)
 
     async def get_session(self, session_id: int) -> SessionRecord | None:
+        if not _storable(session_id):  # a forged id no column could hold: unknown, not an error
+            return None
         query = (
             select(sessions, places.c.platform, places.c.workspace_id, places.c.channel_id)
             .join(places, places.c.id == sessions.c.place_id)
@@ -1140,6 +1151,18 @@ class SqlStore:
                 return False
         async with self.db.write() as conn:
             return bool((await conn.execute(delete(departures).where(where))).rowcount)
+
+    async def bring_reviews_forward(self, learner: LearnerRef, latest: datetime) -> int:
+        learner_id = await self.learner_id(learner)
+        if learner_id is None:
+            return 0
+        async with self.db.write() as conn:
+            moved = await conn.execute(
+                update(review_cards)
+                .where(review_cards.c.learner_id == learner_id, review_cards.c.due > latest)
+                .values(due=latest)
+            )
+        return int(moved.rowcount)
 
     async def known_workspaces(self, platform: str) -> list[str]:
         query = (
@@ -1560,6 +1583,8 @@ class SqlStore:
         return await exams.create_exam(self, learner, place, items, started_at, deadline)
 
     async def get_exam(self, exam_id: int) -> ExamRecord | None:
+        if not _storable(exam_id):  # a forged id no column could hold: unknown, not an error
+            return None
         return await exams.get_exam(self, exam_id)
 
     async def running_exam(self, learner_id: int, now: datetime) -> ExamRecord | None:
@@ -1591,6 +1616,9 @@ class SqlStore:
 
     async def mark_exam_result_sent(self, exam_id: int, now: datetime) -> None:
         await exams.mark_exam_result_sent(self, exam_id, now)
+
+    async def discard_untouched_exam(self, exam_id: int) -> bool:
+        return await exams.discard_untouched_exam(self, exam_id)
 
     # -- daily reminders ------------------------------------------------------------------
 

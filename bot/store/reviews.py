@@ -6,6 +6,7 @@ upsert per batch), so a card never disagrees with the attempts it was computed f
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from bot.engine.spacing import CardState, Grade, ReviewCard
 from bot.store.bulk import BulkWriter
 from bot.store.tables import learner_profiles, review_cards
 
+log = logging.getLogger(__name__)
 Review = Callable[[ReviewCard | None, date | None], ReviewCard]
 
 
@@ -81,7 +83,13 @@ async def cards_of(
         return {}
     c = review_cards.c
     query = select(review_cards).where(tuple_(c.learner_id, c.question_id).in_(sorted(set(keys))))
-    return {(row.learner_id, row.question_id): card_of(row) for row in await conn.execute(query)}
+    found: dict[tuple[int, str], ReviewCard] = {}
+    for row in await conn.execute(query):
+        try:
+            found[(row.learner_id, row.question_id)] = card_of(row)
+        except Exception:  # a damaged row is started afresh, not allowed to block the answer
+            log.exception("unreadable review card of %s for learner %s", row.question_id, row.learner_id)
+    return found
 
 
 COLUMNS = tuple(column.name for column in review_cards.c)
@@ -111,18 +119,34 @@ async def save_cards(conn: AsyncConnection, bulk: BulkWriter, rows: Sequence[dic
 async def review_all(
     conn: AsyncConnection, bulk: BulkWriter, reviews: Sequence[tuple[int, str, datetime, Review]]
 ) -> None:
-    """Apply (learner id, question id, answered at, review) in time order and save the cards."""
+    """Apply (learner id, question id, answered at, review) in time order and save the cards.
+
+    Runs inside the answer's transaction, but a card can never cost an answer: a card that
+    cannot be read or moved is logged and left as it is, and the saving runs in a savepoint.
+    A review older than the card's latest (a mock exam graded after a later channel round)
+    is skipped: a card never moves back in time."""
     if not reviews:
         return
     keys = [(learner_id, question_id) for learner_id, question_id, _, _ in reviews]
     cards: dict[tuple[int, str], ReviewCard | None] = dict(await cards_of(conn, keys))
     dates = await exam_dates(conn, [learner_id for learner_id, _ in keys])
     changed: dict[tuple[int, str], ReviewCard] = {}
-    for learner_id, question_id, _, apply in sorted(reviews, key=lambda r: r[2]):
+    for learner_id, question_id, at, apply in sorted(reviews, key=lambda r: r[2]):
         key = (learner_id, question_id)
-        card = apply(cards.get(key), dates.get(learner_id))
-        cards[key] = changed[key] = card
-    await save_cards(conn, bulk, [row_of(key[0], card) for key, card in sorted(changed.items())])
+        card = cards.get(key)
+        if card is not None and card.current.last_review is not None and at < card.current.last_review:
+            continue
+        try:
+            moved = apply(card, dates.get(learner_id))
+        except Exception:
+            log.exception("the review card of %s for learner %s could not be moved", question_id, learner_id)
+            continue
+        cards[key] = changed[key] = moved
+    try:
+        async with conn.begin_nested():
+            await save_cards(conn, bulk, [row_of(key[0], card) for key, card in sorted(changed.items())])
+    except Exception:
+        log.exception("%d review card(s) could not be saved; the answers are kept", len(changed))
 
 
 async def due_questions(conn: AsyncConnection, learner_id: int, before: datetime, limit: int) -> list[str]:

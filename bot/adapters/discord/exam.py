@@ -312,6 +312,7 @@ async def start(interaction: discord.Interaction, count: int) -> None:
             view=exam_view(card),
         )
     except discord.Forbidden:  # the member does not take DMs from server members
+        await client.engine.discard_exam_never_shown(card.exam_id)
         await send_private(interaction, content=t(locale, "exam.dm_closed"))
         return
     await send_private(

@@ -14,6 +14,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters import plaintext as text
@@ -165,9 +166,15 @@ async def start(
         await private(t(locale, "exam.no_questions"))
         return
     minutes = round((card.deadline - quiz.engine.clock()).total_seconds() / 60)
-    await client.chat_postMessage(
-        channel=channel, text=t(card.locale, "exam.intro", count=card.size, minutes=minutes)
-    )
+    try:
+        await client.chat_postMessage(
+            channel=channel, text=t(card.locale, "exam.intro", count=card.size, minutes=minutes)
+        )
+    except SlackApiError:  # the DM cannot take it: no phantom exam may expire into the stats
+        log.warning("could not open the mock exam in a DM (team %s)", team, exc_info=True)
+        await quiz.engine.discard_exam_never_shown(card.exam_id)
+        await private(t(locale, "slack.exam.dm_failed"))
+        return
     await client.chat_postMessage(channel=channel, text=exam_fallback(card), blocks=exam_blocks(card))
     await private(t(locale, "exam.started", count=card.size, minutes=minutes))
 
@@ -201,8 +208,13 @@ async def click(quiz: SlackQuiz, body: dict[str, Any], client: AsyncWebClient, r
     action = body["actions"][0]
     action_id, value = action["action_id"], str(action.get("value") or "")
     team, user = body["team"]["id"], body["user"]["id"]
-    learner, _ = await quiz.learner(client, team, user)
+    learner, person = await quiz.learner(client, team, user)
     parts = value.split(":")
+    needed = 1 if action_id == "quiz_exam_submit" else 3 if ANSWER.match(action_id) else 2
+    if len(parts) < needed or not all(part.isdigit() for part in parts[: min(needed, 2)]):  # forged
+        text_ = t(quiz.locale(person), "exam.refused.unknown")
+        await respond(text=text_, response_type="ephemeral", replace_original=False)
+        return
     exam_id = int(parts[0])
     if action_id == "quiz_exam_submit":
         card: ExamReply = await quiz.engine.submit_exam(exam_id, learner)
