@@ -5,6 +5,7 @@ every text against the background."""
 from __future__ import annotations
 
 import io
+import os
 import struct
 import subprocess
 import sys
@@ -32,6 +33,8 @@ from bot.adapters.charts import (
     render_png,
 )
 from bot.engine.cards import Accuracy, DayCount, ProgressCard
+
+REPO = Path(__file__).resolve().parent.parent
 
 FIRST_DAY = date(2026, 10, 28)
 ANSWERS = {2: 4, 10: 1, 28: 2, 29: 3}  # day index → answers; every other day none
@@ -195,3 +198,28 @@ def test_starting_the_bot_does_not_import_matplotlib(repo_root: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_bot_draws_charts_in_a_worker_and_never_imports_matplotlib_itself(tmp_path: Path) -> None:
+    """A chart drawn for /quiz stats must not leave matplotlib's ~55 MB in the bot."""
+    script = (
+        "import asyncio, sys\n"
+        "from datetime import date\n"
+        "from bot.adapters.chart_worker import draw_png\n"
+        "from bot.engine.cards import Accuracy, DayCount, ProgressCard\n"
+        "card = ProgressCard('Ana', tuple(Accuracy(t, 4, 3) for t in ('3.1', '3.2', '3.3', '3.4')),\n"
+        "    (DayCount(date(2026, 11, 26), 5, 4),), 'UTC', 'pt-BR')\n"
+        "png = asyncio.run(draw_png(card))\n"
+        "print(len(png), png[:4] == b'\\x89PNG', 'matplotlib' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0, done.stderr
+    size, is_png, imported = done.stdout.split()
+    assert int(size) > 1000 and is_png == "True" and imported == "False"

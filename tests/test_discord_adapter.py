@@ -926,12 +926,13 @@ async def test_stats_come_with_a_private_progress_chart(bot: Bot) -> None:
 async def test_stats_still_come_when_the_chart_cannot_be_drawn(
     bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.adapters import charts
+    from bot.adapters.chart_worker import ChartFailed
+    from bot.adapters.discord import commands
 
-    def broken(card: object) -> bytes:
-        raise RuntimeError("no fonts")
+    async def broken(card: object) -> bytes:
+        raise ChartFailed("the chart worker failed (1): no fonts")
 
-    monkeypatch.setattr(charts, "render_png", broken)
+    monkeypatch.setattr(commands, "draw_png", broken)
     await answered_by(bot, bot.fake.member)
     record = await bot.fake.slash_command("quiz", subcommand="stats")
     assert "Stats for Bob" in await followup_text(record)

@@ -7,7 +7,6 @@ subcommand still applies, since server admins can change who sees a command.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 from typing import Any
@@ -18,6 +17,7 @@ from discord.app_commands import Choice
 from discord.app_commands import locale_str as _
 
 from bot.adapters import charts
+from bot.adapters.chart_worker import draw_png
 from bot.adapters.discord import interactions, render
 from bot.adapters.discord.components import ForgetButton, ResetButton
 from bot.adapters.discord.interactions import (
@@ -76,7 +76,7 @@ async def stats_reply(engine: QuizEngine, learner: LearnerRef, place: PlaceRef) 
     if not progress.answered:
         return {"embed": embed}  # an empty chart tells nothing the stats do not
     try:
-        png = await asyncio.to_thread(charts.render_png, progress)
+        png = await draw_png(progress)
     except Exception:
         log.exception(
             "the progress chart could not be drawn (guild %s, user %s)", place.workspace, learner.user_id

@@ -28,6 +28,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.adapters import charts, plaintext
 from bot.adapters.background import Backoff, ReminderSender, each, finish, repeat
+from bot.adapters.chart_worker import draw_png
 from bot.adapters.plaintext import personal_data
 from bot.adapters.slack import blocks, exam, plan
 from bot.adapters.slack.people import People, Person
@@ -408,7 +409,7 @@ class SlackQuiz:
         if not progress.answered:
             return  # an empty chart tells nothing the stats did not
         try:
-            png = await asyncio.to_thread(charts.render_png, progress)
+            png = await draw_png(progress)
             opened = await client.conversations_open(users=learner.user_id)
             await client.files_upload_v2(
                 channel=opened["channel"]["id"],
