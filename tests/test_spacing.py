@@ -184,3 +184,22 @@ async def test_today_is_the_learners_own_day_when_they_gave_a_time_zone(
     assert (await practise(engine, [True]))[0] != missed
     await engine.store.save_learner_profile(ANA, clock.now, timezone="America/Sao_Paulo")
     assert (await practise(engine, [True]))[0] == missed  # São Paulo's 26th ends at 03:00 UTC
+
+
+def test_the_first_review_shortcut_equals_fsrs_itself() -> None:
+    from fsrs import Card, Rating
+
+    from bot.engine.spacing import _scheduler
+
+    for at in (NOON, datetime(2027, 3, 1, 23, 59, 59, tzinfo=UTC)):
+        for grade in Grade:
+            card, _ = _scheduler().review_card(Card(card_id=0), Rating(int(grade)), at)
+            ours = review(None, "q", grade, at).current
+            assert (ours.state, ours.step, ours.stability, ours.difficulty, ours.due, ours.last_review) == (
+                int(card.state),
+                card.step,
+                card.stability,
+                card.difficulty,
+                card.due,
+                card.last_review,
+            )

@@ -108,7 +108,21 @@ def grade_for(correct: bool, guessed: bool = False) -> Grade:
 
 
 def _reviewed(state: CardState | None, grade: Grade, at: datetime) -> CardState:
+    if state is None:  # most answers are a first review: the same result, shifted in time
+        first = _first_review(grade)
+        return replace(first, due=at + (first.due - _EPOCH), last_review=at)
     card, _ = _scheduler().review_card(_fsrs_card(state), Rating(int(grade)), at.astimezone(UTC))
+    return _state_of(card)
+
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@cache
+def _first_review(grade: Grade) -> CardState:
+    """A new card's first review depends on the grade alone (no elapsed time, no fuzz):
+    computed once, it saves the answer path FSRS's work for every new card."""
+    card, _ = _scheduler().review_card(_fsrs_card(None), Rating(int(grade)), _EPOCH)
     return _state_of(card)
 
 
