@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Row, select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.engine.spacing import CardState, Grade, ReviewCard
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 Review = Callable[[ReviewCard | None, date | None], ReviewCard]
 
 
-def _state(row: Row[Any], prefix: str = "") -> CardState | None:
+def _state(row: Any, prefix: str = "") -> CardState | None:
     due = getattr(row, f"{prefix}due")
     if due is None:
         return None
@@ -36,7 +37,7 @@ def _state(row: Row[Any], prefix: str = "") -> CardState | None:
     )
 
 
-def card_of(row: Row[Any]) -> ReviewCard:
+def card_of(row: Any) -> ReviewCard:
     current = _state(row)
     assert current is not None
     grade = Grade(row.last_grade) if row.last_grade is not None else None
@@ -76,25 +77,60 @@ async def exam_dates(conn: AsyncConnection, learner_ids: Sequence[int]) -> dict[
     return {row.learner_id: row.exam_date for row in await conn.execute(query)}
 
 
+COLUMNS = tuple(column.name for column in review_cards.c)
+TIMES = {"due", "last_review", "prev_due", "prev_last_review"}
+
+
+def _utc(value: Any) -> datetime | None:
+    """A timestamp as the driver returns it: SQLite's naive UTC text, PostgreSQL's datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 async def cards_of(
     conn: AsyncConnection, keys: Sequence[tuple[int, str]]
 ) -> dict[tuple[int, str], ReviewCard]:
-    if not keys:
+    """The cards of these (learner, question) pairs, read with the driver's own SQL: a join
+    with the wanted pairs costs a fifth of a row-value IN built by SQLAlchemy, and the
+    answer path reads hundreds of cards per batch."""
+    wanted = sorted(set(keys))
+    if not wanted:
         return {}
-    c = review_cards.c
-    query = select(review_cards).where(tuple_(c.learner_id, c.question_id).in_(sorted(set(keys))))
+    columns = ", ".join(f"review_cards.{name}" for name in COLUMNS)
+    if conn.dialect.name == "sqlite":
+        pairs = ", ".join(["(?, ?)"] * len(wanted))
+        sql = (
+            f"WITH wanted(learner, question) AS (VALUES {pairs}) SELECT {columns} FROM wanted "
+            "JOIN review_cards ON review_cards.learner_id = wanted.learner "
+            "AND review_cards.question_id = wanted.question"
+        )
+        params: tuple[Any, ...] = tuple(value for pair in wanted for value in pair)
+    else:
+        sql = (
+            f"SELECT {columns} FROM unnest($1::int[], $2::text[]) AS wanted(learner, question) "
+            "JOIN review_cards ON review_cards.learner_id = wanted.learner "
+            "AND review_cards.question_id = wanted.question"
+        )
+        params = ([learner for learner, _ in wanted], [question for _, question in wanted])
     found: dict[tuple[int, str], ReviewCard] = {}
-    for row in await conn.execute(query):
+    for row in await conn.exec_driver_sql(sql, params):
+        values = dict(zip(COLUMNS, row, strict=True))
+        for name in TIMES:
+            values[name] = _utc(values[name])
         try:
-            found[(row.learner_id, row.question_id)] = card_of(row)
+            found[(values["learner_id"], values["question_id"])] = card_of(SimpleNamespace(**values))
         except Exception:  # a damaged row is started afresh, not allowed to block the answer
-            log.exception("unreadable review card of %s for learner %s", row.question_id, row.learner_id)
+            log.exception(
+                "unreadable review card of %s for learner %s", values["question_id"], values["learner_id"]
+            )
     return found
 
 
-COLUMNS = tuple(column.name for column in review_cards.c)
 KEY = ("learner_id", "question_id")
-TIMES = {"due", "last_review", "prev_due", "prev_last_review"}
 
 
 async def save_cards(conn: AsyncConnection, bulk: BulkWriter, rows: Sequence[dict[str, Any]]) -> None:
