@@ -49,7 +49,7 @@ async def exam_date_reply(
         await engine.set_exam_date(learner, day)
     except SettingRejected:  # in the past
         return t(locale, "plan.exam_date.invalid"), False
-    days = (day - engine.clock().date()).days
+    days = (day - await engine.learner_today(learner)).days
     return t(locale, "plan.exam_date.saved", date=day.isoformat(), days=days), True
 
 

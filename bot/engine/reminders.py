@@ -70,10 +70,6 @@ class Reminder:
     previous: date | None  # the last day reminded before this one: a failed send gives the day back
 
 
-def local_today(now: datetime, timezone: str) -> date:
-    return now.astimezone(ZoneInfo(timezone)).date()
-
-
 def pending_reminders(
     profiles: Iterable[ReminderProfile], now: datetime
 ) -> list[tuple[ReminderProfile, date]]:

@@ -49,7 +49,15 @@ from bot.engine.cards import (
     StreaksCard,
     WeakSpot,
 )
-from bot.engine.daily import DEFAULT_GRACE, DailySchedule, closes_at, due_posts, parse_days, parse_time
+from bot.engine.daily import (
+    DEFAULT_GRACE,
+    DailySchedule,
+    closes_at,
+    due_posts,
+    local_today,
+    parse_days,
+    parse_time,
+)
 from bot.engine.exam import (
     DEFAULT_EXAM_SIZE,
     MAX_EXAM_SIZE,
@@ -90,7 +98,6 @@ from bot.engine.reminders import (
     Reminder,
     StudyPlan,
     days_until,
-    local_today,
     parse_remind_time,
     pending_reminders,
 )
@@ -748,10 +755,18 @@ class QuizEngine:
     async def profile(self, learner: LearnerRef) -> LearnerProfile:
         return await self.store.learner_profile(learner) or LearnerProfile()
 
+    async def learner_today(self, learner: LearnerRef) -> date:
+        """The learner's date: in the zone they gave; without one, the earliest date it is
+        anywhere (UTC-12), so "today" is never refused to someone west of Greenwich."""
+        zone = (await self.profile(learner)).timezone
+        if zone:
+            return local_today(self.clock(), zone)
+        return (self.clock() - timedelta(hours=12)).date()
+
     async def set_exam_date(self, learner: LearnerRef, exam_date: date | None) -> LearnerProfile:
         """Set (or clear, with None) the learner's exam date; a date in the past is refused.
         Cards already scheduled past it are brought forward as they are next reviewed."""
-        today = self.clock().date()
+        today = await self.learner_today(learner)
         if exam_date is not None and exam_date < today:
             raise SettingRejected("exam_date", exam_date.isoformat(), "today or a later date (YYYY-MM-DD)")
         profile = await self.store.save_learner_profile(learner, self.clock(), exam_date=exam_date)

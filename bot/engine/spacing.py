@@ -192,5 +192,5 @@ def regrade(
 
 def due_before(now: datetime, timezone: str) -> datetime:
     """Cards are due by the day: anything due before the learner's next midnight is due now."""
-    local_today = now.astimezone(ZoneInfo(timezone)).date()
-    return start_of_day(local_today + timedelta(days=1), timezone)
+    today_there = now.astimezone(ZoneInfo(timezone)).date()  # (daily.local_today imports the model)
+    return start_of_day(today_there + timedelta(days=1), timezone)

@@ -232,7 +232,7 @@ MESSAGES: dict[str, str] = {
     "plan.remind.usage": "Usage: {command} HH:MM [time zone], or {command} off.",
     "plan.remind.dm": "You have {count} review(s) due today: a few minutes now keeps them from slipping away.",
     "plan.remind.dm_exam": "Your exam is in {days} day(s).",
-    "plan.remind.dm_off": "To stop these reminders: /quiz remind off.",
+    "plan.remind.dm_off": "To stop these reminders, run /quiz remind off in a channel where I am.",
     "plan.remind.button": "Start my reviews",
     "plan.remind.terminal": "The terminal has no direct messages to send a reminder to. Set one in Discord or Slack with /quiz remind HH:MM; `quizbot stats` shows the reviews due today.",
     "plan.help.discord": "**/quiz exam-date** YYYY-MM-DD|off — your exam date: a countdown in your stats, reviews planned before it.\n**/quiz remind** HH:MM [timezone]|off — a direct message on the days reviews are due, at most once a day.",

@@ -232,7 +232,7 @@ MESSAGES: dict[str, str] = {
     "plan.remind.usage": "Uso: {command} HH:MM [fuso horário], ou {command} off.",
     "plan.remind.dm": "Você tem {count} revisão(ões) para hoje: alguns minutos agora evitam que elas escapem.",
     "plan.remind.dm_exam": "Seu exame é daqui a {days} dia(s).",
-    "plan.remind.dm_off": "Para parar estes lembretes: /quiz remind off.",
+    "plan.remind.dm_off": "Para parar estes lembretes, use /quiz remind off num canal onde eu estou.",
     "plan.remind.button": "Começar minhas revisões",
     "plan.remind.terminal": "O terminal não tem mensagens diretas para onde mandar um lembrete. Defina um no Discord ou no Slack com /quiz remind HH:MM; `quizbot stats` mostra as revisões para hoje.",
     "plan.help.discord": "**/quiz exam-date** AAAA-MM-DD|off — a data do seu exame: contagem regressiva nas estatísticas, revisões planejadas antes dela.\n**/quiz remind** HH:MM [timezone]|off — uma mensagem direta nos dias com revisões, no máximo uma vez por dia.",

@@ -905,9 +905,11 @@ def register(app: AsyncApp, quiz: SlackQuiz) -> None:
         await guarded(quiz.practice_from_home(body, client), body)
 
     @app.action(plan.REVIEW_ACTION)  # under a reminder: practice in the DM, due reviews first
-    async def on_review_due(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_review_due(
+        ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Responder
+    ) -> None:
         await ack()
-        await guarded(quiz.practice_from_home(body, client), body)
+        await guarded(quiz.practice_from_home(body, client), body, respond)  # a failure is said
 
     @app.action(re.compile(r"^quiz_exam_(answer_[A-F]|previous|next|submit)$"))
     async def on_exam_click(

@@ -231,8 +231,18 @@ async def open_multi(
 ) -> None:
     """Open the answer form first (its trigger expires 3 s after the click)."""
     team, user, channel = body["team"]["id"], body["user"]["id"], body["channel"]["id"]
-    exam_id, position = (int(part) for part in body["actions"][0]["value"].split(":"))
-    learner, _ = await quiz.learner(client, team, user)
+    parts = str(body["actions"][0].get("value") or "").split(":")
+    if len(parts) != 2 or not all(part.isdigit() for part in parts):  # forged or damaged
+        locale = await quiz.quick_locale(team, user, channel)
+        await respond(
+            text=t(locale, "exam.refused.unknown"), response_type="ephemeral", replace_original=False
+        )
+        return
+    exam_id, position = int(parts[0]), int(parts[1])
+    # no Slack call before the form opens: the person as this process knows them (a cold
+    # cache asks users.info, which could outlast the trigger); the exam checks the user id
+    known = quiz.people.peek(team, user)
+    learner = LearnerRef("slack", user, known.name if known else "", known.locale if known else None)
     card = await quiz.engine.exam_question(exam_id, learner, position)
     if not isinstance(card, ExamQuestionCard):
         await show(quiz, client, respond, card, channel, (body.get("container") or {}).get("message_ts"))

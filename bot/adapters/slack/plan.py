@@ -36,6 +36,9 @@ UNREACHABLE = frozenset(
         "invalid_auth",
         "is_archived",
         "messages_tab_disabled",
+        "missing_scope",
+        "not_authed",
+        "team_not_found",
         "not_allowed_token_type",
         "restricted_action",
         "token_revoked",
@@ -60,7 +63,8 @@ async def command(
         await private(reply)
         return
     engine = quiz.engine
-    zone = args[1] if len(args) > 1 else person.timezone or (await engine.profile(learner)).timezone
+    # a zone named now, else the one named last time, else Slack's profile zone
+    zone = args[1] if len(args) > 1 else (await engine.profile(learner)).timezone or person.timezone
     if zone is None:
         zone = (await engine.settings(place)).timezone
     time = args[0] if args else ""
