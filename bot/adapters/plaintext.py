@@ -77,10 +77,12 @@ def recorded(card: RecordedCard) -> str:
     return t(card.locale, "recorded", letters=", ".join(card.chosen_letters))
 
 
-def refusal(card: AnswerRefused) -> str:
+def refusal(card: AnswerRefused | ExamRefused) -> str:
+    """Why an answer (to a round or a mock-exam question) changed nothing."""
+    prefix = "exam.refused" if isinstance(card, ExamRefused) else "refused"
     return t(
         card.locale,
-        f"refused.{card.reason.value}",
+        f"{prefix}.{card.reason.value}",
         letters="/".join(card.letters),
         count=card.expected_count or 0,
     )
@@ -432,15 +434,6 @@ def exam_missed(card: ExamResultCard) -> list[str]:
 
 def exam_result(card: ExamResultCard) -> str:
     return "\n\n".join([exam_result_head(card), *exam_missed(card)])
-
-
-def exam_refusal(card: ExamRefused) -> str:
-    return t(
-        card.locale,
-        f"exam.refused.{card.reason.value}",
-        letters="/".join(card.letters),
-        count=card.expected_count or 0,
-    )
 
 
 def reminder(card: Reminder) -> str:

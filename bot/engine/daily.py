@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from bot.engine.localtime import local_today
 from bot.engine.model import PlaceRef
 
 DEFAULT_GRACE = timedelta(hours=2)
@@ -58,10 +59,6 @@ def post_instant(local_date: date, at: time, timezone: str) -> datetime:
         if moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == candidate:
             return moment.astimezone(UTC)
     raise ValueError(f"no valid time after {wanted} in {timezone}")
-
-
-def local_today(now: datetime, timezone: str) -> date:
-    return now.astimezone(ZoneInfo(timezone)).date()
 
 
 @dataclass(frozen=True)

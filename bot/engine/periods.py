@@ -9,13 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
+from bot.engine.localtime import local_time
 from bot.engine.model import Period, PlaceRef
-
-
-def local_time(moment: datetime, timezone: str) -> datetime:
-    return moment.astimezone(ZoneInfo(timezone))
 
 
 def period_label(period: Period, moment: datetime, timezone: str, season: int) -> str:

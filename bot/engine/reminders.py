@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
+from bot.engine.localtime import local_time
 from bot.engine.model import LearnerProfile, LearnerRef
 
 TIME_OF_DAY = re.compile(r"(\d{1,2}):(\d{2})")
@@ -83,7 +83,7 @@ def pending_reminders(
         if at is None or not profile.timezone:
             continue
         try:
-            local = now.astimezone(ZoneInfo(profile.timezone))
+            local = local_time(now, profile.timezone)
         except (KeyError, ValueError):  # a zone this machine's tzdata no longer knows
             continue
         if local.time() >= at and (profile.reminded_on is None or profile.reminded_on < local.date()):

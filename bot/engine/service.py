@@ -54,7 +54,6 @@ from bot.engine.daily import (
     DailySchedule,
     closes_at,
     due_posts,
-    local_today,
     parse_days,
     parse_time,
 )
@@ -68,6 +67,7 @@ from bot.engine.exam import (
 )
 from bot.engine.inflight import InFlight
 from bot.engine.locale import normalise_locale, resolve_locale
+from bot.engine.localtime import local_time, local_today
 from bot.engine.lru import LruCache
 from bot.engine.model import (
     AnswerWrite,
@@ -90,7 +90,7 @@ from bot.engine.model import (
     ScoredAttempt,
     SessionRecord,
 )
-from bot.engine.periods import boards_for, local_time, period_key, period_label
+from bot.engine.periods import boards_for, period_key, period_label
 from bot.engine.ports import AnswerOutcome, Clock, OpenOutcome, QuizStore, utc_now
 from bot.engine.questions import Question, QuestionBank
 from bot.engine.reminders import (

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 from fsrs import Card, Rating, Scheduler, State
 
+from bot.engine.localtime import local_today
+
 MAX_INTERVAL_DAYS = 365  # an exam-prep bank: a year out is as far as "later" needs to go
 
 
@@ -192,5 +194,4 @@ def regrade(
 
 def due_before(now: datetime, timezone: str) -> datetime:
     """Cards are due by the day: anything due before the learner's next midnight is due now."""
-    today_there = now.astimezone(ZoneInfo(timezone)).date()  # (daily.local_today imports the model)
-    return start_of_day(today_there + timedelta(days=1), timezone)
+    return start_of_day(local_today(now, timezone) + timedelta(days=1), timezone)

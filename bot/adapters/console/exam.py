@@ -64,7 +64,7 @@ async def take_exam(
                 break
             current = await _act(engine, learner, current, line.strip())
             if isinstance(current, ExamRefused) and current.reason.value in ("invalid_choice", "wrong_count"):
-                say(render.exam_refusal(current))  # then ask the same question again
+                say(render.refusal(current))  # then ask the same question again
                 current, redraw = shown, False
             elif current is shown:
                 redraw = False

@@ -334,7 +334,7 @@ async def _reply(interaction: discord.Interaction, work: Awaitable[ExamReply]) -
         await interaction.response.defer()
     card = await task
     if isinstance(card, ExamRefused):
-        await send_private(interaction, content=text.exam_refusal(card))
+        await send_private(interaction, content=text.refusal(card))
         return
     client = quiz_client(interaction)
     if isinstance(card, ExamQuestionCard):

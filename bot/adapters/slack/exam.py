@@ -189,7 +189,7 @@ async def show(
 ) -> None:
     """Update the exam message in place; a result also brings the review; a refusal is private."""
     if isinstance(card, ExamRefused):
-        await respond(text=text.exam_refusal(card), response_type="ephemeral", replace_original=False)
+        await respond(text=text.refusal(card), response_type="ephemeral", replace_original=False)
         return
     if isinstance(card, ExamQuestionCard):
         body, fallback = exam_blocks(card), exam_fallback(card)
