@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
 
 
 class InFlight:
@@ -26,20 +25,22 @@ class InFlight:
     def running(self) -> int:
         return self._running
 
-    @contextmanager
-    def admit(self) -> Iterator[bool]:
-        """Yields False once closed: the caller refuses the work instead of starting it."""
+    def admit(self) -> _Admission:
+        """``with gate.admit() as admitted``: False once closed, and the caller refuses the
+        work instead of starting it. A class, not a generator: every answer passes here."""
+        return _Admission(self)
+
+    def _enter(self) -> bool:
         if self.closed:
-            yield False
-            return
+            return False
         self._running += 1
         self._idle.clear()
-        try:
-            yield True
-        finally:
-            self._running -= 1
-            if self._running == 0:
-                self._idle.set()
+        return True
+
+    def _leave(self) -> None:
+        self._running -= 1
+        if self._running == 0:
+            self._idle.set()
 
     async def close(self, timeout: float) -> int:  # noqa: ASYNC109 - a bound, not a cancellation scope
         """Refuse new work and wait up to ``timeout`` seconds for admitted work; returns how
@@ -52,3 +53,21 @@ class InFlight:
             except TimeoutError:
                 break
         return self._running
+
+
+class _Admission:
+    __slots__ = ("_admitted", "_gate")
+
+    def __init__(self, gate: InFlight) -> None:
+        self._gate = gate
+        self._admitted = False
+
+    def __enter__(self) -> bool:
+        self._admitted = self._gate._enter()
+        return self._admitted
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self._admitted:
+            self._gate._leave()

@@ -217,6 +217,11 @@ class QuizEngine:
         self.retention = retention  # how long a departed workspace's data is kept
         self._settings: dict[str, tuple[PlaceSettings, datetime]] = {}
         self._rounds: LruCache[int, RoundRecord] = LruCache(20_000)
+        # what a learner is shown after answering depends on the question, the order of its
+        # options and the language only: built once, not for each of a round's answers
+        self._shown: LruCache[
+            tuple[str, tuple[str, ...], str], tuple[tuple[ShownOption, ...], tuple[str, ...]]
+        ] = LruCache(4_096)
         self._loading: dict[object, asyncio.Future[Any]] = {}
         self.inflight = InFlight()
 
@@ -476,13 +481,22 @@ class QuizEngine:
     def _feedback(
         self, round_: RoundRecord, question: Question, chosen: tuple[str, ...], correct: bool, locale: str
     ) -> FeedbackCard:
+        key = (question.id, round_.option_order, locale)
+        shown = self._shown.get(key)
+        if shown is None:
+            shown = (
+                self._shown_options(round_, question, locale),
+                tuple(sorted(letter_of(round_, k) for k in question.answer)),
+            )
+            self._shown.put(key, shown)
+        options, correct_letters = shown
         return FeedbackCard(
             round_id=round_.id,
             question_id=question.id,
             correct=correct,
             chosen_letters=chosen,
-            correct_letters=tuple(sorted(letter_of(round_, k) for k in question.answer)),
-            options=self._shown_options(round_, question, locale),
+            correct_letters=correct_letters,
+            options=options,
             why=question.text(locale).why,
             references=question.references,
             locale=locale,

@@ -109,23 +109,29 @@ def grade_for(correct: bool, guessed: bool = False) -> Grade:
     return Grade.HARD if guessed else Grade.GOOD
 
 
-def _reviewed(state: CardState | None, grade: Grade, at: datetime) -> CardState:
+def _reviewed(
+    state: CardState | None, grade: Grade, at: datetime, exam_cap: Callable[[datetime], datetime]
+) -> CardState:
     if state is None:  # most answers are a first review: the same result, shifted in time
-        first = _first_review(grade)
-        return replace(first, due=at + (first.due - _EPOCH), last_review=at)
+        first, interval = _first_review(grade)
+        return CardState(
+            first.state, first.step, first.stability, first.difficulty, exam_cap(at + interval), at
+        )
     card, _ = _scheduler().review_card(_fsrs_card(state), Rating(int(grade)), at.astimezone(UTC))
-    return _state_of(card)
+    return CardState(
+        int(card.state), card.step, card.stability, card.difficulty, exam_cap(card.due), card.last_review
+    )
 
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @cache
-def _first_review(grade: Grade) -> CardState:
+def _first_review(grade: Grade) -> tuple[CardState, timedelta]:
     """A new card's first review depends on the grade alone (no elapsed time, no fuzz):
     computed once, it saves the answer path FSRS's work for every new card."""
     card, _ = _scheduler().review_card(_fsrs_card(None), Rating(int(grade)), _EPOCH)
-    return _state_of(card)
+    return _state_of(card), card.due - _EPOCH
 
 
 def review(
@@ -139,8 +145,11 @@ def review(
 ) -> ReviewCard:
     """The card after one more review at ``at``."""
     before = card.current if card is not None else None
-    after = _reviewed(before, grade, at)
-    after = replace(after, due=cap_for_exam(after.due, at, exam_date, timezone))
+
+    def exam_cap(due: datetime) -> datetime:
+        return cap_for_exam(due, at, exam_date, timezone)
+
+    after = _reviewed(before, grade, at, exam_cap)
     lapsed = grade is Grade.AGAIN and before is not None and before.state == int(State.Review)
     return ReviewCard(
         question_id,

@@ -9,9 +9,10 @@ names are constants of this module's callers, never user input.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -58,15 +59,25 @@ class BulkWriter:
                 + (f"DO UPDATE SET {update}" if update else "DO NOTHING")
                 + (f" RETURNING {', '.join(returning)}" if returning else "")
             )
-            result = await conn.exec_driver_sql(sql, tuple(_flatten(chunk)))
+            result = await conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
             if returning:
-                found.extend(tuple(row) for row in result.fetchall())
+                found.extend(result.fetchall())  # rows unpack like tuples
         return found
 
-
-def _flatten(rows: Iterable[Sequence[Any]]) -> Iterable[Any]:
-    for row in rows:
-        yield from row
+    async def select_in(
+        self, conn: AsyncConnection, query: str, column: str, values: Sequence[Any]
+    ) -> list[tuple[Any, ...]]:
+        """``query WHERE column IN (values)``: the answer path checks hundreds of cached
+        learner ids per batch, and SQLAlchemy's expanding IN costs more than the query."""
+        found: list[tuple[Any, ...]] = []
+        for start in range(0, len(values), MAX_PARAMETERS):
+            chunk = values[start : start + MAX_PARAMETERS]
+            if self.sqlite:
+                sql, params = f"{query} WHERE {column} IN ({', '.join('?' * len(chunk))})", tuple(chunk)
+            else:
+                sql, params = f"{query} WHERE {column} = ANY($1)", (list(chunk),)
+            found.extend(tuple(row) for row in await conn.exec_driver_sql(sql, params))
+        return found
 
 
 @lru_cache(maxsize=8192)

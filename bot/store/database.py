@@ -13,8 +13,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bot.store.checkpoint import BACKSTOP_PAGES, WalCheckpointer
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -31,6 +33,7 @@ def _sqlite_engine(url: str, begin: str, pool_size: int) -> AsyncEngine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")  # see bot.store.checkpoint
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -49,16 +52,21 @@ class Database:
         if self.is_sqlite:
             self.write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE", pool_size=2)
             self.read_engine = _sqlite_engine(url, "BEGIN", pool_size=4)
+            path = make_url(url).database
+            self.checkpointer = WalCheckpointer(path) if path and path != ":memory:" else None
         else:
             self.write_engine = create_async_engine(
                 url, pool_size=8, max_overflow=8, pool_pre_ping=True, hide_parameters=True
             )
             self.read_engine = self.write_engine
+            self.checkpointer = None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         async with self.write_engine.begin() as connection:
             yield connection
+        if self.checkpointer is not None:
+            self.checkpointer.wrote()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -66,6 +74,8 @@ class Database:
             yield connection
 
     async def dispose(self) -> None:
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()

@@ -54,7 +54,7 @@ from bot.store import exams, privacy, reminders
 from bot.store.answer_writer import AnswerWriter
 from bot.store.bulk import BulkWriter
 from bot.store.database import Database
-from bot.store.reviews import cards_of, due_questions, exam_dates, review_all, row_of, save_cards
+from bot.store.reviews import due_questions, read_cards, review_all, row_of, save_cards
 from bot.store.tables import (
     attempts,
     daily_posts,
@@ -462,10 +462,10 @@ class SqlStore:
             else:
                 stale[key] = ref
         if ids:  # another process may have deleted a cached id, and SQLite may have reused it
-            owners = select(learners.c.id, learners.c.platform, learners.c.user_id).where(
-                learners.c.id.in_(sorted(set(ids.values())))
+            owners = await self.bulk.select_in(
+                conn, "SELECT id, platform, user_id FROM learners", "id", sorted(set(ids.values()))
             )
-            owned = {row.id: (row.platform, row.user_id) for row in await conn.execute(owners)}
+            owned = {learner_id: (platform, user_id) for learner_id, platform, user_id in owners}
             for key in [k for k, learner_id in ids.items() if owned.get(learner_id) != k]:
                 self._learner_ids.pop(key)
                 stale[key] = next(r for r in refs if (r.platform, r.user_id) == key)
@@ -729,7 +729,8 @@ class SqlStore:
         if learner_id is None:
             return None
         async with self.db.read() as conn:
-            return (await cards_of(conn, [(learner_id, question_id)])).get((learner_id, question_id))
+            cards, _ = await read_cards(conn, [(learner_id, question_id)])
+            return cards.get((learner_id, question_id))
 
     async def change_review(
         self,
@@ -749,11 +750,12 @@ class SqlStore:
             )
             if (await conn.execute(locked)).first() is None:
                 return False
-            card = (await cards_of(conn, [key]))[key]
-            changed = change(card, (await exam_dates(conn, [learner_id])).get(learner_id))
+            cards, dates = await read_cards(conn, [key])
+            card = cards[key]
+            changed = change(card, dates.get(learner_id))
             if changed is None or changed == card:
                 return False
-            await save_cards(conn, self.bulk, [row_of(learner_id, changed)])
+            await save_cards(conn, self.bulk, [row_of(learner_id, changed, self.bulk.timestamp)])
             return True
 
     async def review_many(self, learner_id: int, reviews: Sequence[tuple[str, datetime, Reschedule]]) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
@@ -17,68 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.engine.spacing import CardState, Grade, ReviewCard
 from bot.store.bulk import BulkWriter
-from bot.store.tables import learner_profiles, review_cards
+from bot.store.tables import review_cards
 
 log = logging.getLogger(__name__)
 Review = Callable[[ReviewCard | None, date | None], ReviewCard]
 
 
-def _state(row: Any, prefix: str = "") -> CardState | None:
-    due = getattr(row, f"{prefix}due")
-    if due is None:
-        return None
-    return CardState(
-        getattr(row, f"{prefix}state"),
-        getattr(row, f"{prefix}step"),
-        getattr(row, f"{prefix}stability"),
-        getattr(row, f"{prefix}difficulty"),
-        due,
-        getattr(row, f"{prefix}last_review"),
-    )
-
-
-def card_of(row: Any) -> ReviewCard:
-    current = _state(row)
-    assert current is not None
-    grade = Grade(row.last_grade) if row.last_grade is not None else None
-    return ReviewCard(
-        row.question_id, current, row.reviews, row.lapses, row.last_round_id, grade, _state(row, "prev_")
-    )
-
-
-def row_of(learner_id: int, card: ReviewCard) -> dict[str, Any]:
-    now, before = card.current, card.previous
-    return {
-        "learner_id": learner_id,
-        "question_id": card.question_id,
-        "state": now.state,
-        "step": now.step,
-        "stability": now.stability,
-        "difficulty": now.difficulty,
-        "due": now.due,
-        "last_review": now.last_review,
-        "reviews": card.reviews,
-        "lapses": card.lapses,
-        "last_round_id": card.last_round_id,
-        "last_grade": int(card.last_grade) if card.last_grade is not None else None,
-        "prev_state": before.state if before else None,
-        "prev_step": before.step if before else None,
-        "prev_stability": before.stability if before else None,
-        "prev_difficulty": before.difficulty if before else None,
-        "prev_due": before.due if before else None,
-        "prev_last_review": before.last_review if before else None,
-    }
-
-
-async def exam_dates(conn: AsyncConnection, learner_ids: Sequence[int]) -> dict[int, date]:
-    query = select(learner_profiles.c.learner_id, learner_profiles.c.exam_date).where(
-        learner_profiles.c.learner_id.in_(sorted(set(learner_ids))), learner_profiles.c.exam_date.is_not(None)
-    )
-    return {row.learner_id: row.exam_date for row in await conn.execute(query)}
-
-
 COLUMNS = tuple(column.name for column in review_cards.c)
-TIMES = {"due", "last_review", "prev_due", "prev_last_review"}
+KEY = ("learner_id", "question_id")
+_STATE = ("state", "step", "stability", "difficulty", "due", "last_review")
+_AT = {name: COLUMNS.index(name) for name in COLUMNS}
+_TIMES = frozenset(_AT[name] for name in ("due", "last_review", "prev_due", "prev_last_review"))
 
 
 def _utc(value: Any) -> datetime | None:
@@ -91,62 +39,118 @@ def _utc(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-async def cards_of(
+def _day(value: Any) -> date | None:
+    """A date as the driver returns it: SQLite's ISO text, PostgreSQL's date."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+def _state(values: Sequence[Any], prefix: str = "") -> CardState | None:
+    state, step, stability, difficulty, due, last_review = (values[_AT[prefix + name]] for name in _STATE)
+    if due is None:
+        return None
+    return CardState(state, step, stability, difficulty, due, last_review)
+
+
+def card_of(values: Sequence[Any]) -> ReviewCard:
+    """A card from a row of ``COLUMNS`` (timestamps already in UTC)."""
+    current = _state(values)
+    assert current is not None
+    grade = values[_AT["last_grade"]]
+    return ReviewCard(
+        values[_AT["question_id"]],
+        current,
+        values[_AT["reviews"]],
+        values[_AT["lapses"]],
+        values[_AT["last_round_id"]],
+        Grade(grade) if grade is not None else None,
+        _state(values, "prev_"),
+    )
+
+
+def row_of(learner_id: int, card: ReviewCard, timestamp: Callable[[datetime], Any]) -> tuple[Any, ...]:
+    """The card as a row of ``COLUMNS``, timestamps as the driver takes them."""
+    now, before = card.current, card.previous
+    return (
+        learner_id,
+        card.question_id,
+        now.state,
+        now.step,
+        now.stability,
+        now.difficulty,
+        timestamp(now.due),
+        timestamp(now.last_review) if now.last_review is not None else None,
+        card.reviews,
+        card.lapses,
+        card.last_round_id,
+        int(card.last_grade) if card.last_grade is not None else None,
+        *(
+            (
+                before.state,
+                before.step,
+                before.stability,
+                before.difficulty,
+                timestamp(before.due),
+                timestamp(before.last_review) if before.last_review is not None else None,
+            )
+            if before is not None
+            else (None,) * 6
+        ),
+    )
+
+
+async def read_cards(
     conn: AsyncConnection, keys: Sequence[tuple[int, str]]
-) -> dict[tuple[int, str], ReviewCard]:
-    """The cards of these (learner, question) pairs, read with the driver's own SQL: a join
-    with the wanted pairs costs a fifth of a row-value IN built by SQLAlchemy, and the
-    answer path reads hundreds of cards per batch."""
+) -> tuple[dict[tuple[int, str], ReviewCard], dict[int, date]]:
+    """The cards of these (learner, question) pairs and the learners' exam dates, in one
+    query with the driver's own SQL: a join with the wanted pairs costs a fifth of a
+    row-value IN built by SQLAlchemy, and the answer path reads hundreds per batch."""
     wanted = sorted(set(keys))
     if not wanted:
-        return {}
+        return {}, {}
     columns = ", ".join(f"review_cards.{name}" for name in COLUMNS)
+    joins = (
+        "LEFT JOIN review_cards ON review_cards.learner_id = wanted.learner "
+        "AND review_cards.question_id = wanted.question "
+        "LEFT JOIN learner_profiles ON learner_profiles.learner_id = wanted.learner"
+    )
+    selected = f"wanted.learner, learner_profiles.exam_date, {columns}"
     if conn.dialect.name == "sqlite":
         pairs = ", ".join(["(?, ?)"] * len(wanted))
-        sql = (
-            f"WITH wanted(learner, question) AS (VALUES {pairs}) SELECT {columns} FROM wanted "
-            "JOIN review_cards ON review_cards.learner_id = wanted.learner "
-            "AND review_cards.question_id = wanted.question"
-        )
+        sql = f"WITH wanted(learner, question) AS (VALUES {pairs}) SELECT {selected} FROM wanted {joins}"
         params: tuple[Any, ...] = tuple(value for pair in wanted for value in pair)
     else:
-        sql = (
-            f"SELECT {columns} FROM unnest($1::int[], $2::text[]) AS wanted(learner, question) "
-            "JOIN review_cards ON review_cards.learner_id = wanted.learner "
-            "AND review_cards.question_id = wanted.question"
-        )
+        sql = f"SELECT {selected} FROM unnest($1::int[], $2::text[]) AS wanted(learner, question) {joins}"
         params = ([learner for learner, _ in wanted], [question for _, question in wanted])
-    found: dict[tuple[int, str], ReviewCard] = {}
-    for row in await conn.exec_driver_sql(sql, params):
-        values = dict(zip(COLUMNS, row, strict=True))
-        for name in TIMES:
-            values[name] = _utc(values[name])
+    cards: dict[tuple[int, str], ReviewCard] = {}
+    dates: dict[int, date] = {}
+    rows: Sequence[Any] = (await conn.exec_driver_sql(sql, params)).fetchall()
+    for row in rows:
+        learner, exam_date, values = row[0], row[1], list(row[2:])
+        day = _day(exam_date)
+        if day is not None:
+            dates[learner] = day
+        if values[0] is None:  # no card yet
+            continue
+        for index in _TIMES:
+            values[index] = _utc(values[index])
         try:
-            found[(values["learner_id"], values["question_id"])] = card_of(SimpleNamespace(**values))
+            cards[(values[0], values[1])] = card_of(values)
         except Exception:  # a damaged row is started afresh, not allowed to block the answer
-            log.exception(
-                "unreadable review card of %s for learner %s", values["question_id"], values["learner_id"]
-            )
-    return found
+            log.exception("unreadable review card of %s for learner %s", values[1], values[0])
+    return cards, dates
 
 
-KEY = ("learner_id", "question_id")
-
-
-async def save_cards(conn: AsyncConnection, bulk: BulkWriter, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert or replace cards in multi-row statements (the answer path writes hundreds)."""
+async def save_cards(conn: AsyncConnection, bulk: BulkWriter, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert or replace cards (rows from ``row_of``) in multi-row statements."""
     if not rows:
         return
-
-    def value(row: dict[str, Any], name: str) -> Any:
-        found = row[name]
-        return bulk.timestamp(found) if name in TIMES and found is not None else found
-
     await bulk.upsert(
         conn,
         review_cards.name,
         COLUMNS,
-        [tuple(value(row, name) for name in COLUMNS) for row in rows],
+        rows,
         conflict=KEY,
         update=", ".join(f"{name} = excluded.{name}" for name in COLUMNS if name not in KEY),
     )
@@ -164,8 +168,8 @@ async def review_all(
     if not reviews:
         return
     keys = [(learner_id, question_id) for learner_id, question_id, _, _ in reviews]
-    cards: dict[tuple[int, str], ReviewCard | None] = dict(await cards_of(conn, keys))
-    dates = await exam_dates(conn, [learner_id for learner_id, _ in keys])
+    found, dates = await read_cards(conn, keys)
+    cards: dict[tuple[int, str], ReviewCard | None] = dict(found)
     changed: dict[tuple[int, str], ReviewCard] = {}
     for learner_id, question_id, at, apply in sorted(reviews, key=lambda r: r[2]):
         key = (learner_id, question_id)
@@ -180,7 +184,10 @@ async def review_all(
         cards[key] = changed[key] = moved
     try:
         async with conn.begin_nested():
-            await save_cards(conn, bulk, [row_of(key[0], card) for key, card in sorted(changed.items())])
+            stamp = bulk.timestamp
+            await save_cards(
+                conn, bulk, [row_of(key[0], card, stamp) for key, card in sorted(changed.items())]
+            )
     except Exception:
         log.exception("%d review card(s) could not be saved; the answers are kept", len(changed))
 
