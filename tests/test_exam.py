@@ -261,3 +261,32 @@ async def test_a_result_that_was_not_sent_is_offered_again_until_it_is(
     await engine.submit_exam(submitted.exam_id, BIA)
     clock.advance(days=2)  # a result nobody managed to send for a day is left alone
     assert await engine.expire_exams(platform="discord") == []
+
+
+class _Crash(BaseException):
+    """The process dying mid-way: nothing in the bot catches it."""
+
+
+async def test_an_exam_finish_and_its_reviews_commit_together(
+    engine: QuizEngine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash while the graded answers move their review cards must not leave the exam
+    finished without its reviews: the scheduler then finishes it again, with them."""
+    from bot.store import reviews
+
+    card = await engine.start_exam(ANA, DM, size=2)
+    await engine.exam_answer(card.exam_id, ANA, 1, right(card))
+    clock.advance(minutes=4)
+
+    async def crash(*_: object) -> None:
+        raise _Crash
+
+    monkeypatch.setattr(reviews, "cards_of", crash)
+    with pytest.raises(_Crash):
+        await engine.expire_exams()
+    monkeypatch.undo()
+    stored = await engine.store.get_exam(card.exam_id)
+    assert stored is not None and stored.finished_at is None  # the finish rolled back with the cards
+    assert [r.exam_id for r in await engine.expire_exams()] == [card.exam_id]
+    reviewed = await engine.store.review_card(ANA, card.question_id)
+    assert reviewed is not None and reviewed.reviews == 1

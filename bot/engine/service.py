@@ -63,6 +63,7 @@ from bot.engine.exam import (
     PASS_MARK,
     TIME_PER_QUESTION,
     compose_exam,
+    exam_reviews,
     scaled_score,
 )
 from bot.engine.inflight import InFlight
@@ -1326,24 +1327,11 @@ class QuizEngine:
     ) -> tuple[ExamResultCard, bool]:
         """Finish the exam (once, whoever comes first) and build its result; the flag says
         whether this call finished it."""
-        now = self.clock()
-        graded = await self.store.finish_exam(exam.id, now, scaled_score)
-        if graded is not None:  # only the call that finished the exam: each item is reviewed once
-            zone = (await self.settings(exam.place)).timezone
-            await self.store.review_many(
-                exam.learner_id,
-                [
-                    (
-                        item.question_id,
-                        item.answered_at,
-                        reschedule(
-                            item.question_id, grade_for(item.correct is True), item.answered_at, None, zone
-                        ),
-                    )
-                    for item in graded
-                    if item.answered_at is not None  # a question never reached is not a review
-                ],
-            )
+        zone = (await self.settings(exam.place)).timezone
+        # only the call that finishes the exam reviews its items, in the finish's transaction
+        graded = await self.store.finish_exam(
+            exam.id, self.clock(), scaled_score, lambda items: exam_reviews(items, zone)
+        )
         items = graded if graded is not None else await self.store.exam_items(exam.id)
         return self._exam_result(exam, items, locale, expired), graded is not None
 
