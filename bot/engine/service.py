@@ -1318,6 +1318,12 @@ class QuizEngine:
         """The result reached the learner: stop offering it in ``expire_exams``."""
         await self.store.mark_exam_result_sent(exam_id, self.clock())
 
+    async def exam_result_undeliverable(self, exam_id: int) -> None:
+        """The result can never reach the learner (the app was uninstalled, its token is
+        dead, the DM is gone): stop offering it, as if sent, instead of failing every pass
+        for a day. The result stays in the learner's stats."""
+        await self.store.mark_exam_result_sent(exam_id, self.clock())
+
     async def _locale_of_exam(self, exam: ExamRecord) -> str:
         settings = await self.settings(exam.place)
         return resolve_locale(exam.learner_locale, settings.locale, self.default_locale)
