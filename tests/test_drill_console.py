@@ -22,15 +22,16 @@ PROMPT = "Your answer ("
 
 
 class Game:
-    """``quizbot play`` with a pipe on each side; ``wait_for`` reads until a text shows."""
+    """``quizbot play`` (or another terminal ``command``) with a pipe on each side;
+    ``wait_for`` reads until a text shows."""
 
-    def __init__(self, cwd: Path, *args: str) -> None:
+    def __init__(self, cwd: Path, *args: str, command: str = "play") -> None:
         environment = {**os.environ, "PYTHONPATH": str(REPO)}
         environment.pop("QUIZBOT_DATABASE_URL", None)
         pipe = subprocess.PIPE
-        command = [sys.executable, "-m", "bot", "play", *args]
+        command_line = [sys.executable, "-m", "bot", command, *args]
         self.process = subprocess.Popen(
-            command, stdin=pipe, stdout=pipe, stderr=pipe, text=True, cwd=cwd, env=environment
+            command_line, stdin=pipe, stdout=pipe, stderr=pipe, text=True, cwd=cwd, env=environment
         )
         self.out = ""
         self._chunks: queue.Queue[str] = queue.Queue()

@@ -369,25 +369,33 @@ def exam_question(card: ExamQuestionCard) -> str:
     return "\n".join(lines)
 
 
+def exam_score(card: ExamResultCard) -> str:
+    """The raw score and the scaled estimate: two lines, also said alone where the whole
+    result would be too much (a terminal exam settled before practice)."""
+    locale = card.locale
+    verdict = t(locale, "exam.result.pass" if card.passed else "exam.result.fail")
+    raw = t(
+        locale,
+        "exam.result.raw",
+        correct=card.correct,
+        total=card.total,
+        percent=_percent(card.correct, card.total),
+        answered=card.answered,
+    )
+    return (
+        raw
+        + "\n"
+        + t(locale, "exam.result.scaled", score=card.scaled_score, pass_mark=card.pass_mark, verdict=verdict)
+    )
+
+
 def exam_result_head(card: ExamResultCard) -> str:
     """The score part of a result: raw, scaled estimate (labelled as one), per task."""
     locale = card.locale
-    verdict = t(locale, "exam.result.pass" if card.passed else "exam.result.fail")
     lines = [t(locale, "exam.result.title")]
     if card.expired:
         lines.append(t(locale, "exam.result.expired"))
-    lines += [
-        t(
-            locale,
-            "exam.result.raw",
-            correct=card.correct,
-            total=card.total,
-            percent=_percent(card.correct, card.total),
-            answered=card.answered,
-        ),
-        t(locale, "exam.result.scaled", score=card.scaled_score, pass_mark=card.pass_mark, verdict=verdict),
-        t(locale, "exam.result.estimate_note"),
-    ]
+    lines += [exam_score(card), t(locale, "exam.result.estimate_note")]
     lines += [
         t(
             locale,

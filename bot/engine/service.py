@@ -1309,6 +1309,32 @@ class QuizEngine:
             results.append(self._exam_result(exam, items, await self._locale_of_exam(exam), expired))
         return results
 
+    async def submit_overdue_exams(self, learner: LearnerRef, place: PlaceRef) -> list[ExamResultCard]:
+        """Submit this learner's exams in ``place`` whose time ran out with nobody there to
+        submit them, and return their results (oldest first). For a front end without a
+        scheduler (the terminal): a ``quizbot exam`` that was killed is settled at the next
+        start, with what was answered, instead of never finishing."""
+        learner_id = await self.store.learner_id(learner)
+        if learner_id is None:
+            return []
+        results = []
+        for exam_id in await self.store.due_exams(self.clock(), place.platform, learner_id=learner_id):
+            exam, locale = await self._own_exam(exam_id, learner)
+            if exam is None or exam.place != place or exam.finished_at is not None:
+                continue
+            card, finished_now = await self._close_exam(exam, locale, expired=True)
+            if finished_now:
+                results.append(card)
+        return results
+
+    async def running_exam(self, learner: LearnerRef) -> ExamQuestionCard | None:
+        """The learner's exam still within its time, at its first unanswered question
+        (nothing is changed): for saying that one is waiting to be resumed."""
+        learner_id = await self.store.learner_id(learner)
+        running = await self.store.running_exam(learner_id, self.clock()) if learner_id else None
+        card = await self.exam_question(running.id, learner) if running is not None else None
+        return card if isinstance(card, ExamQuestionCard) else None
+
     async def discard_exam_never_shown(self, exam_id: int) -> bool:
         """The exam could not reach the learner (their DMs are closed): forget it, unless an
         answer was given, so no phantom exam expires into their stats."""

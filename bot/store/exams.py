@@ -204,8 +204,11 @@ async def finish_exam(
     return items
 
 
-async def due_exams(store: SqlStore, now: datetime, platform: str | None, limit: int) -> list[int]:
-    """Unfinished exams past their deadline (also those a restart left behind)."""
+async def due_exams(
+    store: SqlStore, now: datetime, platform: str | None, limit: int, learner_id: int | None = None
+) -> list[int]:
+    """Unfinished exams past their deadline (also those a restart left behind), of every
+    learner or of one (the terminal, which has no scheduler, settles its own at start)."""
     query = (
         select(mock_exams.c.id)
         .join(places, places.c.id == mock_exams.c.place_id)
@@ -215,6 +218,8 @@ async def due_exams(store: SqlStore, now: datetime, platform: str | None, limit:
     )
     if platform is not None:
         query = query.where(places.c.platform == platform)
+    if learner_id is not None:
+        query = query.where(mock_exams.c.learner_id == learner_id)
     async with store.db.read() as conn:
         return [int(exam_id) for exam_id in (await conn.execute(query)).scalars()]
 

@@ -1607,8 +1607,10 @@ class SqlStore:
     ) -> list[ExamItem] | None:
         return await exams.finish_exam(self, exam_id, now, scaled, reviews)
 
-    async def due_exams(self, now: datetime, platform: str | None = None, limit: int = 100) -> list[int]:
-        return await exams.due_exams(self, now, platform, limit)
+    async def due_exams(
+        self, now: datetime, platform: str | None = None, limit: int = 100, learner_id: int | None = None
+    ) -> list[int]:
+        return await exams.due_exams(self, now, platform, limit, learner_id)
 
     async def finished_exams(self, learner_id: int) -> list[ExamRecord]:
         return await exams.finished_exams(self, learner_id)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from bot.adapters import plaintext as render
+from bot.adapters.console.leftovers import mention_running, settle_left_over
 from bot.engine import AnswerRefused, FeedbackCard, LearnerRef, PlaceRef, QuestionCard, QuizEngine
 from bot.engine.cards import RecordedCard
 from bot.engine.locale import resolve_locale
@@ -89,6 +90,8 @@ async def play(
         print(text, file=stream, flush=True)
 
     locale = resolve_locale(learner.locale, None, engine.default_locale)
+    await settle_left_over(engine, learner, TERMINAL, say, full=False)
+    await mention_running(engine, learner, say)
     card = await engine.start_session(learner, TERMINAL, size=count, task=task, scored=True, focus=focus)
     session_id = card.session_id
     assert session_id is not None
