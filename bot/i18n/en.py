@@ -195,6 +195,7 @@ MESSAGES: dict[str, str] = {
     "guessed.noted": "Noted: this question comes back sooner.",
     "guessed.nothing": "Nothing to change: this only counts for your own right answer, once.",
     "console.guessed_hint": 'A guess? Type "g" (guessed) and this question comes back sooner.',
+    "console.guessed_last": 'A guess? Type "g" (guessed) and this question comes back sooner; press Enter for the summary: ',
     "console.weak_welcome": "Weak-topic drill: questions from the objectives where your recent answers are weakest.",
     "summary.weak": "Your weakest objectives (last 100 answers):",
     "summary.weak_row": "- {objective} {title}: {record} · {url}",

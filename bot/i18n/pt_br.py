@@ -195,6 +195,7 @@ MESSAGES: dict[str, str] = {
     "guessed.noted": "Anotado: esta questão volta mais cedo.",
     "guessed.nothing": "Nada a mudar: isto só vale para a sua própria resposta certa, uma vez.",
     "console.guessed_hint": 'Foi chute? Digite "g" (chutei) e esta questão volta mais cedo.',
+    "console.guessed_last": 'Foi chute? Digite "g" (chutei) e esta questão volta mais cedo; Enter mostra o resumo: ',
     "console.weak_welcome": "Treino de pontos fracos: questões dos objetivos em que suas respostas recentes vão pior.",
     "summary.weak": "Seus objetivos mais fracos (últimas 100 respostas):",
     "summary.weak_row": "- {objective} {title}: {record} · {url}",
