@@ -11,6 +11,7 @@ from bot.engine.cards import (
     ExamRefused,
     ExamResultCard,
     FeedbackCard,
+    GuessOutcome,
     LeaderboardCard,
     ProgressCard,
     QuestionCard,
@@ -177,7 +178,12 @@ def weak_spot(locale: str, spot: WeakSpot) -> str:
 def guessed(locale: str, changed: bool) -> str:
     """The answer to "I guessed": noted, or nothing to change (a wrong answer, a second
     click, someone else's round)."""
-    return t(locale, "guessed.noted" if changed else "guessed.nothing")
+    return guess_reply(locale, GuessOutcome.NOTED if changed else GuessOutcome.NOTHING)
+
+
+def guess_reply(locale: str, outcome: GuessOutcome) -> str:
+    """The answer to an "I guessed" button, neutral while the round's results wait for its close."""
+    return t(locale, f"guessed.{outcome.value}")
 
 
 def leaderboard(card: LeaderboardCard) -> str:

@@ -32,6 +32,7 @@ from bot.engine.cards import (
     ExamResultCard,
     ExamStats,
     FeedbackCard,
+    GuessOutcome,
     LeaderboardCard,
     LeaderboardEntry,
     OptionTally,
@@ -746,6 +747,29 @@ class QuizEngine:
             return regrade(card, Grade.HARD, exam_date, zone)
 
         return await self.store.change_review(learner, round_.question_id, as_hard)
+
+    async def guess(self, round_id: int, learner: LearnerRef) -> GuessOutcome:
+        """ "I guessed" from a button, with what the reply may say. Under the private
+        acknowledgement of a round that keeps results until it closes, the button is offered
+        to right and wrong answers alike; until the close the reply is PENDING for any
+        answer of the clicker's in the round (Hard only when it was right), so it cannot
+        tell them apart. Afterwards, and for immediate feedback, as ``guessed``."""
+        round_ = await self._round(round_id)
+        if round_ is None or not await self._result_pending(round_):
+            return GuessOutcome.NOTED if await self.guessed(round_id, learner) else GuessOutcome.NOTHING
+        card = await self.store.review_card(learner, round_.question_id)
+        if card is None or card.last_round_id != round_id:
+            return GuessOutcome.NOTHING  # no answer of theirs in this round: nothing to hide
+        await self.guessed(round_id, learner)
+        return GuessOutcome.PENDING
+
+    async def _result_pending(self, round_: RoundRecord) -> bool:
+        """Whether answers to this round are still only acknowledged (at-close feedback)."""
+        if round_.kind is not RoundKind.CHANNEL or round_.closed_at is not None:
+            return False
+        if round_.deadline is not None and self.clock() >= round_.deadline:
+            return False
+        return (await self.settings(round_.place)).feedback is FeedbackMode.AT_CLOSE
 
     async def due_reviews(self, learner: LearnerRef, timezone: str = "UTC", limit: int = 50) -> list[str]:
         """Questions of the active bank due for this learner today (their local day), soonest first."""

@@ -194,6 +194,7 @@ MESSAGES: dict[str, str] = {
     "guessed.button": "I guessed",
     "guessed.noted": "Noted: this question comes back sooner.",
     "guessed.nothing": "Nothing to change: this only counts for your own right answer, once.",
+    "guessed.pending": "Noted: if that answer is right, the question comes back sooner. You will see whether it is when the round closes.",
     "console.guessed_hint": 'A guess? Type "g" (guessed) and this question comes back sooner.',
     "console.guessed_last": 'A guess? Type "g" (guessed) and this question comes back sooner; press Enter for the summary: ',
     "console.weak_welcome": "Weak-topic drill: questions from the objectives where your recent answers are weakest.",

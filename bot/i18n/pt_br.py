@@ -194,6 +194,7 @@ MESSAGES: dict[str, str] = {
     "guessed.button": "Chutei",
     "guessed.noted": "Anotado: esta questão volta mais cedo.",
     "guessed.nothing": "Nada a mudar: isto só vale para a sua própria resposta certa, uma vez.",
+    "guessed.pending": "Anotado: se essa resposta estiver certa, a questão volta mais cedo. Você vai saber se está quando a rodada fechar.",
     "console.guessed_hint": 'Foi chute? Digite "g" (chutei) e esta questão volta mais cedo.',
     "console.guessed_last": 'Foi chute? Digite "g" (chutei) e esta questão volta mais cedo; Enter mostra o resumo: ',
     "console.weak_welcome": "Treino de pontos fracos: questões dos objetivos em que suas respostas recentes vão pior.",
