@@ -272,16 +272,16 @@ async def test_an_exam_finish_and_its_reviews_commit_together(
 ) -> None:
     """A crash while the graded answers move their review cards must not leave the exam
     finished without its reviews: the scheduler then finishes it again, with them."""
-    from bot.store import reviews
+    from bot.engine import spacing
 
     card = await engine.start_exam(ANA, DM, size=2)
     await engine.exam_answer(card.exam_id, ANA, 1, right(card))
     clock.advance(minutes=4)
 
-    async def crash(*_: object) -> None:
+    def crash(*_: object) -> None:
         raise _Crash
 
-    monkeypatch.setattr(reviews, "cards_of", crash)
+    monkeypatch.setattr(spacing, "review", crash)  # the process dies while a card moves
     with pytest.raises(_Crash):
         await engine.expire_exams()
     monkeypatch.undo()
