@@ -22,15 +22,16 @@ PROMPT = "Your answer ("
 
 
 class Game:
-    """``quizbot play`` with a pipe on each side; ``wait_for`` reads until a text shows."""
+    """``quizbot play`` (or another terminal ``command``) with a pipe on each side;
+    ``wait_for`` reads until a text shows."""
 
-    def __init__(self, cwd: Path, *args: str) -> None:
+    def __init__(self, cwd: Path, *args: str, command: str = "play") -> None:
         environment = {**os.environ, "PYTHONPATH": str(REPO)}
         environment.pop("QUIZBOT_DATABASE_URL", None)
         pipe = subprocess.PIPE
-        command = [sys.executable, "-m", "bot", "play", *args]
+        command_line = [sys.executable, "-m", "bot", command, *args]
         self.process = subprocess.Popen(
-            command, stdin=pipe, stdout=pipe, stderr=pipe, text=True, cwd=cwd, env=environment
+            command_line, stdin=pipe, stdout=pipe, stderr=pipe, text=True, cwd=cwd, env=environment
         )
         self.out = ""
         self._chunks: queue.Queue[str] = queue.Queue()
@@ -114,8 +115,29 @@ def test_i_guessed_after_a_right_answer_in_the_terminal(tmp_path: Path, bank: Qu
     game.send(latest_round(db, bank)[2])
     out = game.finish()
     assert "Session finished" in out and "You got 2 of 3 right" in out
-    assert out.count("A guess?") == 1  # not after the last question: no prompt follows it
+    assert out.count("A guess?") == 2  # after the last right answer too, before the summary
     assert review_grade(db, second) == Grade.HARD
+
+
+def test_i_guessed_after_the_last_question_in_the_terminal(tmp_path: Path, bank: QuestionBank) -> None:
+    """The last question has no next prompt to type "g" at: the offer comes before the
+    summary, which waits for it (Enter or the end of input goes on)."""
+    db = tmp_path / "quizbot.db"
+    game = Game(tmp_path, "--count", "1", "--user", "Lia")
+    at = game.wait_for(PROMPT, 0)
+    _, question, right, _ = latest_round(db, bank)
+    game.send(right)
+    at = game.wait_for("press Enter for the summary: ", at)
+    assert "Session finished" not in game.out
+    assert review_grade(db, question) == Grade.GOOD
+    game.send("g")
+    at = game.wait_for("Noted: this question comes back sooner.", at)
+    out = game.finish()
+    assert "Session finished" in out and review_grade(db, question) == Grade.HARD
+    game = Game(tmp_path, "--count", "1", "--user", "Lia")
+    game.wait_for(PROMPT, 0)
+    game.send(latest_round(db, bank)[3])
+    assert "A guess?" not in game.finish()  # a wrong last answer: nothing to offer
 
 
 def test_play_weak_drills_the_weakest_objectives(tmp_path: Path, bank: QuestionBank) -> None:

@@ -140,3 +140,41 @@ async def test_practice_focus_weak_drills_the_weakest_and_offers_i_guessed(bot: 
     for spot in expected:
         row = next(line for line in summary.splitlines() if line.startswith(f"- {spot.objective} "))
         assert f"{spot.reference}" in row and row.count("https://") == 1
+
+
+PENDING = "Noted: if that answer is right, the question comes back sooner."
+
+
+async def test_i_guessed_under_an_at_close_acknowledgement_gives_nothing_away(bot: Bot) -> None:
+    """At-close feedback: every answer is only acknowledged, so "I guessed" is offered under
+    right and wrong ones alike, and its reply is the same for both until the round closes.
+    Only the right answer becomes Hard; the wrong one stays Again."""
+    admin = bot.fake.admin.user.id
+    setting = await bot.fake.slash_command(
+        "quizadmin", {"mode": "at-close"}, subcommand="feedback", user_id=admin
+    )
+    assert "Saved" in await followup_text(setting)
+    message, round_id = await post_question(bot, minutes=30)
+    question_id = (await bot.store.get_round(round_id)).question_id  # type: ignore[union-attr]
+    ana, bob = bot.fake.member.user.id, bot.fake.add_member(bot.fake.guild.id, "bob").user.id
+    carla = bot.fake.add_member(bot.fake.guild.id, "carla").user.id
+    right = await answer(bot, message, round_id, ana, right=True)
+    wrong = await answer(bot, message, round_id, bob, right=False)
+    guess = f"quiz:g:{round_id}"
+    for acknowledgement in (right, wrong):
+        assert "recorded" in (acknowledgement.content or "")
+        assert [b["custom_id"] for b in buttons(acknowledgement)] == [guess]
+        assert [b.get("label") for b in buttons(acknowledgement)] == ["I guessed"]
+
+    said_right = await click_text(bot, guess, right, ana)
+    said_wrong = await click_text(bot, guess, wrong, bob)
+    assert said_right == said_wrong and PENDING in said_right  # nothing given away
+    assert await grade(bot, ana, question_id) is Grade.HARD
+    assert await grade(bot, bob, question_id) is Grade.AGAIN
+    assert PENDING in await click_text(bot, guess, wrong, bob)  # again: the same words
+    assert NOTHING in await click_text(bot, guess, right, carla)  # no answer of hers here
+
+    close = await bot.fake.slash_command("quizadmin", subcommand="close", user_id=admin)
+    await followup_text(close)
+    assert NOTHING in await click_text(bot, guess, wrong, bob)  # closed: the result is out
+    assert await grade(bot, bob, question_id) is Grade.AGAIN

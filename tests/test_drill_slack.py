@@ -132,3 +132,45 @@ async def test_practice_weak_drills_the_weakest_with_i_guessed(bot: Bot) -> None
     assert {s.objective for s in spots} <= set(seeded)
     for spot in spots:
         assert f"- {spot.objective} " in text and f"{spot.reference}" in text
+
+
+PENDING = "Noted: if that answer is right, the question comes back sooner."
+
+
+async def test_i_guessed_under_an_at_close_acknowledgement_gives_nothing_away(bot: Bot) -> None:
+    """At-close feedback: every answer is only acknowledged, so "I guessed" is offered under
+    right and wrong ones alike, and its reply is the same for both until the round closes.
+    Only the right answer becomes Hard; the wrong one stays Again."""
+    admin = bot.fake.admin.id
+    await bot.sim.slash_command("admin feedback at-close", user=admin)
+    await said(bot, admin, "Saved")
+    message, round_id = await post_question(bot)
+    round_ = await bot.store.get_round(round_id)
+    assert round_ is not None
+    member, carla = bot.fake.member.id, bot.fake.add_user("UCARLA", "carla").id
+    bot.fake.channel.members.add(carla)
+    await answer(bot, message, round_id, member, await right_letters(bot, round_id))
+    right = await feedback_of(bot, member, 0)
+    await answer(bot, message, round_id, carla, await right_letters(bot, round_id, correct=False))
+    wrong = await feedback_of(bot, carla, 0)
+    for acknowledgement in (right, wrong):
+        assert "recorded" in acknowledgement.text and action_ids(acknowledgement) == ["quiz_guessed"]
+        assert "I guessed" in json.dumps(acknowledgement.blocks)
+
+    await bot.sim.block_action("quiz_guessed", user=member, message_ts=right.ts)
+    await bot.sim.block_action("quiz_guessed", user=carla, message_ts=wrong.ts)
+    await said(bot, member, PENDING)
+    await said(bot, carla, PENDING)  # the same words: nothing given away
+    assert NOTHING not in bot.private_text(carla)
+    assert await grade(bot, member, round_.question_id) is Grade.HARD
+    assert await grade(bot, carla, round_.question_id) is Grade.AGAIN
+    outsider = bot.fake.block_action_payload("quiz_guessed", user=member, message_ts=right.ts)
+    outsider["user"] = {"id": bot.fake.admin.id, "username": "admin", "team_id": "T1"}  # no answer here
+    await send(bot, outsider)
+    await said(bot, member, NOTHING)  # through the response URL of the message clicked
+
+    await bot.sim.slash_command("admin close", user=admin)
+    await bot.fake.wait_for(lambda: bool(bot.thread(message.ts)), 5)  # the reveal: the result is out
+    await bot.sim.block_action("quiz_guessed", user=carla, message_ts=wrong.ts)
+    await said(bot, carla, NOTHING)
+    assert await grade(bot, carla, round_.question_id) is Grade.AGAIN

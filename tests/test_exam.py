@@ -261,3 +261,59 @@ async def test_a_result_that_was_not_sent_is_offered_again_until_it_is(
     await engine.submit_exam(submitted.exam_id, BIA)
     clock.advance(days=2)  # a result nobody managed to send for a day is left alone
     assert await engine.expire_exams(platform="discord") == []
+
+
+class _Crash(BaseException):
+    """The process dying mid-way: nothing in the bot catches it."""
+
+
+async def test_an_exam_finish_and_its_reviews_commit_together(
+    engine: QuizEngine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash while the graded answers move their review cards must not leave the exam
+    finished without its reviews: the scheduler then finishes it again, with them."""
+    from bot.engine import spacing
+
+    card = await engine.start_exam(ANA, DM, size=2)
+    await engine.exam_answer(card.exam_id, ANA, 1, right(card))
+    clock.advance(minutes=4)
+
+    def crash(*_: object) -> None:
+        raise _Crash
+
+    monkeypatch.setattr(spacing, "review", crash)  # the process dies while a card moves
+    with pytest.raises(_Crash):
+        await engine.expire_exams()
+    monkeypatch.undo()
+    stored = await engine.store.get_exam(card.exam_id)
+    assert stored is not None and stored.finished_at is None  # the finish rolled back with the cards
+    assert [r.exam_id for r in await engine.expire_exams()] == [card.exam_id]
+    reviewed = await engine.store.review_card(ANA, card.question_id)
+    assert reviewed is not None and reviewed.reviews == 1
+
+
+async def test_a_learners_overdue_exam_is_submitted_at_their_next_start(
+    engine: QuizEngine, clock: FakeClock
+) -> None:
+    """The terminal has no scheduler: its start submits the learner's own exams whose time
+    ran out, and only says that one still within its time is running."""
+    terminal = PlaceRef("console", "local", "terminal")
+    ana, bia = LearnerRef("console", "ana", "Ana"), LearnerRef("console", "bia", "Bia")
+    mine = await engine.start_exam(ana, terminal, size=2)
+    await engine.exam_answer(mine.exam_id, ana, 1, right(mine))
+    other = await engine.start_exam(bia, terminal, size=1)
+    assert await engine.submit_overdue_exams(ana, terminal) == []  # within its time: left to resume
+    running = await engine.running_exam(ana)
+    assert running is not None and (running.exam_id, running.position, running.answered) == (
+        mine.exam_id,
+        2,
+        1,
+    )
+    clock.advance(minutes=3)
+    assert await engine.running_exam(ana) is None
+    results = await engine.submit_overdue_exams(ana, terminal)
+    assert [(r.exam_id, r.correct, r.answered, r.expired) for r in results] == [(mine.exam_id, 1, 1, True)]
+    assert await engine.submit_overdue_exams(ana, terminal) == []  # once
+    assert await engine.submit_overdue_exams(LearnerRef("console", "nobody", "N"), terminal) == []
+    left = await engine.store.get_exam(other.exam_id)
+    assert left is not None and left.finished_at is None  # someone else's waits for them

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import signal
 import sqlite3
 import threading
 from pathlib import Path
@@ -13,8 +14,10 @@ from bot.adapters.console.exam import take_exam
 from bot.adapters.console.play import terminal_learner
 from bot.engine import QuizEngine
 from bot.engine.exam import scaled_score
+from bot.engine.questions import QuestionBank
 from tests.conftest import FakeClock
 from tests.test_cli import quizbot
+from tests.test_drill_console import Game
 
 
 def test_exam_with_piped_answers_prints_and_stores_the_result(tmp_path: Path) -> None:
@@ -92,8 +95,97 @@ async def test_the_time_limit_submits_the_exam_when_the_answer_comes_late(
     finished.set()  # let the reader thread end while the event loop still runs
     out.prompted.release()
     await asyncio.to_thread(gone.wait, 5)
-    assert result.expired and result.total == 3 and 1 <= result.answered < 3
+    assert result is not None and result.expired and result.total == 3 and 1 <= result.answered < 3
     assert "Time is up: what you answered was submitted" in out.getvalue()
     stored = await engine.store.get_exam(result.exam_id)
     assert stored is not None and stored.finished_at is not None and stored.finished_at >= stored.deadline
     assert (stored.correct, stored.scaled_score) == (result.correct, scaled_score(result.correct, 3))
+
+
+# -- an exam the terminal left behind (Ctrl-C, a kill): the terminal has no scheduler ------
+
+EXAM_PROMPT = "a question number or submit: "
+
+
+def exam_rows(db: Path) -> list[tuple[object, ...]]:
+    """(finished, answered items, result sent) of each exam, oldest first."""
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT finished_at IS NOT NULL, (SELECT count(*) FROM mock_exam_items i "
+            "WHERE i.exam_id = e.id AND i.answered_at IS NOT NULL), result_sent_at IS NOT NULL "
+            "FROM mock_exams e ORDER BY id"
+        ).fetchall()
+
+
+def answer_first_question(game: Game, db: Path, bank: QuestionBank) -> None:
+    """Answer question 1 with as many letters as it asks for; wait for question 2."""
+    at = game.wait_for(EXAM_PROMPT, 0)
+    with sqlite3.connect(db) as conn:
+        (question_id,) = conn.execute(
+            "SELECT question_id FROM mock_exam_items WHERE position = 1 ORDER BY exam_id DESC LIMIT 1"
+        ).fetchone()
+    question = bank.get(question_id)
+    assert question is not None
+    game.send("ABC"[: question.select_count])
+    game.wait_for("question 2 of", at)
+    game.wait_for(EXAM_PROMPT, at)
+
+
+def time_runs_out(db: Path) -> None:
+    """The exam's time passes while no terminal runs: its deadline is moved to its start."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE mock_exams SET deadline = started_at WHERE finished_at IS NULL")
+
+
+def test_ctrl_c_leaves_the_exam_running_and_the_next_exam_resumes_it(
+    tmp_path: Path, bank: QuestionBank
+) -> None:
+    db = tmp_path / "quizbot.db"
+    game = Game(tmp_path, "--count", "3", "--user", "Ana", command="exam")
+    answer_first_question(game, db, bank)
+    game.process.send_signal(signal.SIGINT)
+    game.process.wait(timeout=20)  # stdin is still open: Ctrl-C must not wait for a line
+    game.wait_for("quizbot exam` resumes it", 0)
+    assert game.process.returncode in (0, 130)  # as `quizbot play` stopped with Ctrl-C
+    assert "Stopped. Your mock exam keeps running" in game.out and "Mock exam result" not in game.out
+    assert exam_rows(db) == [(0, 1, 0)]  # not submitted: still running
+    practice = quizbot("play", "--count", "1", "--user", "Ana", cwd=tmp_path)
+    assert "Your mock exam is still running: 1 of 3 answered" in practice.stdout
+    resumed = quizbot("exam", "--user", "Ana", cwd=tmp_path, stdin="submit\n")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Resuming your mock exam: 1 of 3 answered" in resumed.stdout
+    assert "Mock exam result" in resumed.stdout and "1 answered." in resumed.stdout
+    assert exam_rows(db) == [(1, 1, 1)]
+
+
+def test_a_killed_exam_past_its_time_is_submitted_at_the_next_start(
+    tmp_path: Path, bank: QuestionBank
+) -> None:
+    db = tmp_path / "quizbot.db"
+    game = Game(tmp_path, "--count", "3", "--user", "Bia", command="exam")
+    answer_first_question(game, db, bank)
+    game.process.kill()  # no chance to say or submit anything
+    game.process.wait(timeout=20)
+    time_runs_out(db)
+    practice = quizbot("play", "--count", "1", "--user", "Bia", cwd=tmp_path)
+    assert practice.returncode == 0, practice.stderr
+    out = practice.stdout
+    assert "Your last mock exam ran out of time while quizbot was not running" in out
+    assert re.search(r"\d of 3 correct \(\d+%\), 1 answered\.", out) and "Estimated scaled score" in out
+    assert exam_rows(db) == [(1, 1, 1)]
+    again = quizbot("play", "--count", "1", "--user", "Bia", cwd=tmp_path)
+    assert "ran out of time" not in again.stdout  # settled once
+
+    game = Game(tmp_path, "--count", "3", "--user", "Bia", command="exam")
+    answer_first_question(game, db, bank)
+    game.process.kill()
+    game.process.wait(timeout=20)
+    time_runs_out(db)
+    exam = quizbot("exam", "--count", "2", "--user", "Bia", cwd=tmp_path)  # then end of input
+    assert exam.returncode == 0, exam.stderr
+    out = exam.stdout
+    settled = out.index("Your last mock exam ran out of time")
+    assert out.index("Time is up", settled) < out.index(
+        "Mock exam: 2 questions", settled
+    )  # the full result first
+    assert exam_rows(db) == [(1, 1, 1), (1, 1, 1), (1, 0, 1)]

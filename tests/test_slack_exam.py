@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from bot.engine.questions import QuestionBank
 from bot.store.tables import mock_exams
 from tests.conftest import FakeClock
 from tests.fakes.slack_server import Message
-from tests.test_slack_adapter import Bot, running
+from tests.test_slack_adapter import Bot, _zero, eventually, install, running
 
 
 @pytest.fixture
@@ -180,3 +181,39 @@ async def test_an_exam_the_dm_cannot_take_is_not_left_running(bot: Bot) -> None:
     await bot.fake.wait_for(lambda: "could not start the exam" in bot.private_text(bot.fake.member.id), 5)
     async with bot.store.db.read() as conn:
         assert (await conn.execute(select(mock_exams.c.id))).all() == []  # nothing to expire later
+
+
+async def test_a_result_for_a_workspace_without_a_token_is_given_up_at_once(
+    tmp_path: Path, bank: QuestionBank, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The app was uninstalled while an exam ran: its tokens are gone, so the result can
+    never be posted. It is marked at once (not retried for a day) with one log line."""
+    async with running(tmp_path, bank, oauth=True) as bot:
+        await install(bot)
+        token = await bot.adapter.quiz.token_for("T1")
+        assert token
+        clock = FakeClock(datetime.now(UTC))
+        bot.engine.clock = clock
+        await start_exam(bot, 1)
+        await bot.sim.event({"type": "app_uninstalled"}, event_id="EvGone")
+        await eventually(lambda: _zero(bot))
+        posts = len(bot.fake.calls_to("chat.postMessage"))
+        with caplog.at_level(logging.INFO, "bot"):
+            clock.advance(minutes=2)
+            row = await until_sent(bot)
+            clock.advance(seconds=31)  # a later pass would offer an unmarked result again
+            await asyncio.sleep(0.6)
+        assert row.finished_at is not None
+        lines = [r.getMessage() for r in caplog.records if f"mock exam {row.id}" in r.getMessage()]
+        assert len(lines) == 1 and "no bot token" in lines[0], lines
+        assert not any(token in r.getMessage() for r in caplog.records)
+        assert len(bot.fake.calls_to("chat.postMessage")) == posts  # nothing was tried without a token
+
+
+async def test_a_result_slack_will_never_take_is_given_up(bot: Bot, clock: FakeClock) -> None:
+    dm, _ = await start_exam(bot, 1)
+    bot.fake.error_next("chat.postMessage", "account_inactive")  # the token no longer works
+    clock.advance(minutes=2)
+    row = await until_sent(bot)  # given up on: never offered again
+    assert row.finished_at is not None
+    assert not any("Time is up" in shown(m) for m in bot.fake.messages(dm))

@@ -144,6 +144,33 @@ async def test_i_guessed_turns_good_into_hard_once(engine: QuizEngine, clock: Fa
     assert not await engine.guessed(wrong.round_id, ANA)  # a wrong answer is Again already
 
 
+async def test_i_guessed_before_an_at_close_round_closes_says_the_same_to_everyone(
+    engine: QuizEngine, clock: FakeClock
+) -> None:
+    from bot.engine.cards import GuessOutcome, RecordedCard
+
+    await engine.update_settings(PLACE, feedback="at-close")
+    card = await engine.ask(PLACE, minutes=10)
+    assert isinstance(card, QuestionCard)
+    bia = LearnerRef("discord", "bia", "Bia")
+    assert isinstance(await engine.answer(card.round_id, ANA, letters(card, True), place=PLACE), RecordedCard)
+    assert isinstance(
+        await engine.answer(card.round_id, bia, letters(card, False), place=PLACE), RecordedCard
+    )
+    assert await engine.guess(card.round_id, ANA) is GuessOutcome.PENDING
+    assert await engine.guess(card.round_id, bia) is GuessOutcome.PENDING  # the same: nothing given away
+    assert await engine.guess(card.round_id, ANA) is GuessOutcome.PENDING  # and again
+    right = await engine.store.review_card(ANA, card.question_id)
+    wrong = await engine.store.review_card(bia, card.question_id)
+    assert right is not None and right.last_grade is Grade.HARD
+    assert wrong is not None and wrong.last_grade is Grade.AGAIN
+    nobody = LearnerRef("discord", "cy", "Cy")
+    assert await engine.guess(card.round_id, nobody) is GuessOutcome.NOTHING  # no answer of theirs
+    clock.advance(minutes=10)  # closed: the result is out, so the reply may say it
+    assert await engine.guess(card.round_id, bia) is GuessOutcome.NOTHING
+    assert await engine.guess(987654321, ANA) is GuessOutcome.NOTHING
+
+
 async def test_channel_rounds_schedule_reviews_too(engine: QuizEngine) -> None:
     card = await engine.ask(PLACE)
     assert isinstance(card, QuestionCard)

@@ -11,6 +11,7 @@ from bot.engine.cards import (
     ExamRefused,
     ExamResultCard,
     FeedbackCard,
+    GuessOutcome,
     LeaderboardCard,
     ProgressCard,
     QuestionCard,
@@ -177,7 +178,12 @@ def weak_spot(locale: str, spot: WeakSpot) -> str:
 def guessed(locale: str, changed: bool) -> str:
     """The answer to "I guessed": noted, or nothing to change (a wrong answer, a second
     click, someone else's round)."""
-    return t(locale, "guessed.noted" if changed else "guessed.nothing")
+    return guess_reply(locale, GuessOutcome.NOTED if changed else GuessOutcome.NOTHING)
+
+
+def guess_reply(locale: str, outcome: GuessOutcome) -> str:
+    """The answer to an "I guessed" button, neutral while the round's results wait for its close."""
+    return t(locale, f"guessed.{outcome.value}")
 
 
 def leaderboard(card: LeaderboardCard) -> str:
@@ -369,25 +375,33 @@ def exam_question(card: ExamQuestionCard) -> str:
     return "\n".join(lines)
 
 
+def exam_score(card: ExamResultCard) -> str:
+    """The raw score and the scaled estimate: two lines, also said alone where the whole
+    result would be too much (a terminal exam settled before practice)."""
+    locale = card.locale
+    verdict = t(locale, "exam.result.pass" if card.passed else "exam.result.fail")
+    raw = t(
+        locale,
+        "exam.result.raw",
+        correct=card.correct,
+        total=card.total,
+        percent=_percent(card.correct, card.total),
+        answered=card.answered,
+    )
+    return (
+        raw
+        + "\n"
+        + t(locale, "exam.result.scaled", score=card.scaled_score, pass_mark=card.pass_mark, verdict=verdict)
+    )
+
+
 def exam_result_head(card: ExamResultCard) -> str:
     """The score part of a result: raw, scaled estimate (labelled as one), per task."""
     locale = card.locale
-    verdict = t(locale, "exam.result.pass" if card.passed else "exam.result.fail")
     lines = [t(locale, "exam.result.title")]
     if card.expired:
         lines.append(t(locale, "exam.result.expired"))
-    lines += [
-        t(
-            locale,
-            "exam.result.raw",
-            correct=card.correct,
-            total=card.total,
-            percent=_percent(card.correct, card.total),
-            answered=card.answered,
-        ),
-        t(locale, "exam.result.scaled", score=card.scaled_score, pass_mark=card.pass_mark, verdict=verdict),
-        t(locale, "exam.result.estimate_note"),
-    ]
+    lines += [exam_score(card), t(locale, "exam.result.estimate_note")]
     lines += [
         t(
             locale,

@@ -83,6 +83,16 @@ class RecordedCard:
     locale: str
 
 
+class GuessOutcome(StrEnum):
+    """What an "I guessed" click may tell the learner (``t(locale, "guessed." + value)``)."""
+
+    NOTED = "noted"  # the right answer is now Hard: the question comes back sooner
+    NOTHING = "nothing"  # a wrong answer, said twice, someone else's or an unknown round
+    # the round keeps results until it closes: Hard if the answer was right, a wrong one
+    # stays Again, and the reply is the same either way, so it gives nothing away
+    PENDING = "pending"
+
+
 class RefusalReason(StrEnum):
     TRY_AGAIN = "try_again"  # the answer could not be saved; nothing was recorded
     ALREADY_ANSWERED = "already_answered"

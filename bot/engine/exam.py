@@ -12,11 +12,13 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from fractions import Fraction
 
+from bot.engine.model import ExamItem, Reschedule
 from bot.engine.questions import Question
 from bot.engine.selection import TASK_WEIGHTS
+from bot.engine.spacing import grade_for, reschedule
 
 DEFAULT_EXAM_SIZE = 20
 MAX_EXAM_SIZE = 65  # the whole exam's length: more would not be a mock of anything
@@ -83,3 +85,19 @@ def compose_exam(questions: Sequence[Question], size: int, rng: random.Random) -
         chosen[index] = rng.choice(sorted(fitting, key=lambda q: q.id))
     rng.shuffle(chosen)
     return chosen
+
+
+def exam_reviews(items: Sequence[ExamItem], timezone: str) -> list[tuple[str, datetime, Reschedule]]:
+    """The graded answers of a finished exam as spaced-repetition reviews (right: Good,
+    wrong: Again), each at the time it was answered; a question never reached is not a
+    review. The store applies them inside the finish's own transaction, so an exam is
+    never finished without them (a crash in between would skip them for good)."""
+    return [
+        (
+            item.question_id,
+            item.answered_at,
+            reschedule(item.question_id, grade_for(item.correct is True), item.answered_at, None, timezone),
+        )
+        for item in items
+        if item.answered_at is not None
+    ]

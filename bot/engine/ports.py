@@ -38,6 +38,8 @@ from bot.engine.reminders import ReminderProfile
 from bot.engine.spacing import ReviewCard
 
 Clock = Callable[[], datetime]
+# a finished exam's graded items → (question id, answered at, rule) reviews of its learner
+ExamReviews = Callable[[Sequence[ExamItem]], Sequence[tuple[str, datetime, Reschedule]]]
 
 
 def utc_now() -> datetime:
@@ -280,10 +282,22 @@ class QuizStore(Protocol):
     ) -> bool: ...
 
     async def finish_exam(
-        self, exam_id: int, now: datetime, scaled: Callable[[int, int], int]
-    ) -> list[ExamItem] | None: ...
+        self,
+        exam_id: int,
+        now: datetime,
+        scaled: Callable[[int, int], int],
+        reviews: ExamReviews | None = None,
+    ) -> list[ExamItem] | None:
+        """Finish the exam and store its score; apply ``reviews(graded items)`` to the
+        learner's cards in the same transaction, so the finish and the cards commit
+        together. The items as graded; None if the exam was already finished."""
+        ...
 
-    async def due_exams(self, now: datetime, platform: str | None = None, limit: int = 100) -> list[int]: ...
+    async def due_exams(
+        self, now: datetime, platform: str | None = None, limit: int = 100, learner_id: int | None = None
+    ) -> list[int]:
+        """Unfinished exams past their deadline, oldest deadline first (of one learner, if given)."""
+        ...
 
     async def finished_exams(self, learner_id: int) -> list[ExamRecord]: ...
 

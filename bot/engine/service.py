@@ -32,6 +32,7 @@ from bot.engine.cards import (
     ExamResultCard,
     ExamStats,
     FeedbackCard,
+    GuessOutcome,
     LeaderboardCard,
     LeaderboardEntry,
     OptionTally,
@@ -63,6 +64,7 @@ from bot.engine.exam import (
     PASS_MARK,
     TIME_PER_QUESTION,
     compose_exam,
+    exam_reviews,
     scaled_score,
 )
 from bot.engine.inflight import InFlight
@@ -760,6 +762,29 @@ class QuizEngine:
 
         return await self.store.change_review(learner, round_.question_id, as_hard)
 
+    async def guess(self, round_id: int, learner: LearnerRef) -> GuessOutcome:
+        """ "I guessed" from a button, with what the reply may say. Under the private
+        acknowledgement of a round that keeps results until it closes, the button is offered
+        to right and wrong answers alike; until the close the reply is PENDING for any
+        answer of the clicker's in the round (Hard only when it was right), so it cannot
+        tell them apart. Afterwards, and for immediate feedback, as ``guessed``."""
+        round_ = await self._round(round_id)
+        if round_ is None or not await self._result_pending(round_):
+            return GuessOutcome.NOTED if await self.guessed(round_id, learner) else GuessOutcome.NOTHING
+        card = await self.store.review_card(learner, round_.question_id)
+        if card is None or card.last_round_id != round_id:
+            return GuessOutcome.NOTHING  # no answer of theirs in this round: nothing to hide
+        await self.guessed(round_id, learner)
+        return GuessOutcome.PENDING
+
+    async def _result_pending(self, round_: RoundRecord) -> bool:
+        """Whether answers to this round are still only acknowledged (at-close feedback)."""
+        if round_.kind is not RoundKind.CHANNEL or round_.closed_at is not None:
+            return False
+        if round_.deadline is not None and self.clock() >= round_.deadline:
+            return False
+        return (await self.settings(round_.place)).feedback is FeedbackMode.AT_CLOSE
+
     async def due_reviews(self, learner: LearnerRef, timezone: str = "UTC", limit: int = 50) -> list[str]:
         """Questions of the active bank due for this learner today (their local day), soonest first."""
         due = await self.store.due_reviews(learner, due_before(self.clock(), timezone), limit)
@@ -1322,6 +1347,32 @@ class QuizEngine:
             results.append(self._exam_result(exam, items, await self._locale_of_exam(exam), expired))
         return results
 
+    async def submit_overdue_exams(self, learner: LearnerRef, place: PlaceRef) -> list[ExamResultCard]:
+        """Submit this learner's exams in ``place`` whose time ran out with nobody there to
+        submit them, and return their results (oldest first). For a front end without a
+        scheduler (the terminal): a ``quizbot exam`` that was killed is settled at the next
+        start, with what was answered, instead of never finishing."""
+        learner_id = await self.store.learner_id(learner)
+        if learner_id is None:
+            return []
+        results = []
+        for exam_id in await self.store.due_exams(self.clock(), place.platform, learner_id=learner_id):
+            exam, locale = await self._own_exam(exam_id, learner)
+            if exam is None or exam.place != place or exam.finished_at is not None:
+                continue
+            card, finished_now = await self._close_exam(exam, locale, expired=True)
+            if finished_now:
+                results.append(card)
+        return results
+
+    async def running_exam(self, learner: LearnerRef) -> ExamQuestionCard | None:
+        """The learner's exam still within its time, at its first unanswered question
+        (nothing is changed): for saying that one is waiting to be resumed."""
+        learner_id = await self.store.learner_id(learner)
+        running = await self.store.running_exam(learner_id, self.clock()) if learner_id else None
+        card = await self.exam_question(running.id, learner) if running is not None else None
+        return card if isinstance(card, ExamQuestionCard) else None
+
     async def discard_exam_never_shown(self, exam_id: int) -> bool:
         """The exam could not reach the learner (their DMs are closed): forget it, unless an
         answer was given, so no phantom exam expires into their stats."""
@@ -1329,6 +1380,12 @@ class QuizEngine:
 
     async def exam_result_sent(self, exam_id: int) -> None:
         """The result reached the learner: stop offering it in ``expire_exams``."""
+        await self.store.mark_exam_result_sent(exam_id, self.clock())
+
+    async def exam_result_undeliverable(self, exam_id: int) -> None:
+        """The result can never reach the learner (the app was uninstalled, its token is
+        dead, the DM is gone): stop offering it, as if sent, instead of failing every pass
+        for a day. The result stays in the learner's stats."""
         await self.store.mark_exam_result_sent(exam_id, self.clock())
 
     async def _locale_of_exam(self, exam: ExamRecord) -> str:
@@ -1340,24 +1397,11 @@ class QuizEngine:
     ) -> tuple[ExamResultCard, bool]:
         """Finish the exam (once, whoever comes first) and build its result; the flag says
         whether this call finished it."""
-        now = self.clock()
-        graded = await self.store.finish_exam(exam.id, now, scaled_score)
-        if graded is not None:  # only the call that finished the exam: each item is reviewed once
-            zone = (await self.settings(exam.place)).timezone
-            await self.store.review_many(
-                exam.learner_id,
-                [
-                    (
-                        item.question_id,
-                        item.answered_at,
-                        reschedule(
-                            item.question_id, grade_for(item.correct is True), item.answered_at, None, zone
-                        ),
-                    )
-                    for item in graded
-                    if item.answered_at is not None  # a question never reached is not a review
-                ],
-            )
+        zone = (await self.settings(exam.place)).timezone
+        # only the call that finishes the exam reviews its items, in the finish's transaction
+        graded = await self.store.finish_exam(
+            exam.id, self.clock(), scaled_score, lambda items: exam_reviews(items, zone)
+        )
         items = graded if graded is not None else await self.store.exam_items(exam.id)
         return self._exam_result(exam, items, locale, expired), graded is not None
 

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Row, Select, delete, select, update
 
 from bot.engine.model import ExamItem, ExamRecord, LearnerRef, PlaceRef
+from bot.store.reviews import review_all
 from bot.store.tables import learners, mock_exam_items, mock_exams, places
 
 if TYPE_CHECKING:
+    from bot.engine.ports import ExamReviews
     from bot.store.repository import SqlStore
 
 
@@ -165,20 +167,30 @@ async def answer_exam_item(
 
 
 async def finish_exam(
-    store: SqlStore, exam_id: int, now: datetime, scaled: Callable[[int, int], int]
+    store: SqlStore,
+    exam_id: int,
+    now: datetime,
+    scaled: Callable[[int, int], int],
+    reviews: ExamReviews | None = None,
 ) -> list[ExamItem] | None:
-    """Finish the exam and store its score; the items as graded, None if already finished."""
+    """Finish the exam and store its score; the items as graded, None if already finished.
+
+    ``reviews`` turns the graded items into the learner's card reviews, applied in this
+    same transaction: a crash before the commit leaves the exam unfinished (the scheduler
+    finishes it again, reviews included), never finished with its reviews lost. As on the
+    answer path, a card that cannot be moved or saved is logged and the finish kept."""
     async with store.db.write() as conn:
-        size = (
+        finished = (
             await conn.execute(
                 update(mock_exams)
                 .where(mock_exams.c.id == exam_id, mock_exams.c.finished_at.is_(None))
                 .values(finished_at=now)
-                .returning(mock_exams.c.size)
+                .returning(mock_exams.c.size, mock_exams.c.learner_id)
             )
-        ).scalar()
-        if size is None:
+        ).first()
+        if finished is None:
             return None
+        size, learner_id = finished
         query = select(mock_exam_items).where(mock_exam_items.c.exam_id == exam_id).order_by("position")
         items = [_item(row) for row in await conn.execute(query)]
         correct = sum(item.correct is True for item in items)
@@ -187,11 +199,16 @@ async def finish_exam(
             .where(mock_exams.c.id == exam_id)
             .values(correct=correct, scaled_score=scaled(correct, size))
         )
+        if reviews is not None:
+            await review_all(conn, store.bulk, [(learner_id, q, at, rule) for q, at, rule in reviews(items)])
     return items
 
 
-async def due_exams(store: SqlStore, now: datetime, platform: str | None, limit: int) -> list[int]:
-    """Unfinished exams past their deadline (also those a restart left behind)."""
+async def due_exams(
+    store: SqlStore, now: datetime, platform: str | None, limit: int, learner_id: int | None = None
+) -> list[int]:
+    """Unfinished exams past their deadline (also those a restart left behind), of every
+    learner or of one (the terminal, which has no scheduler, settles its own at start)."""
     query = (
         select(mock_exams.c.id)
         .join(places, places.c.id == mock_exams.c.place_id)
@@ -201,6 +218,8 @@ async def due_exams(store: SqlStore, now: datetime, platform: str | None, limit:
     )
     if platform is not None:
         query = query.where(places.c.platform == platform)
+    if learner_id is not None:
+        query = query.where(mock_exams.c.learner_id == learner_id)
     async with store.db.read() as conn:
         return [int(exam_id) for exam_id in (await conn.execute(query)).scalars()]
 

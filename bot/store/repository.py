@@ -47,7 +47,7 @@ from bot.engine.model import (
     StandingRow,
 )
 from bot.engine.periods import boards_for
-from bot.engine.ports import AnswerOutcome, OpenOutcome
+from bot.engine.ports import AnswerOutcome, ExamReviews, OpenOutcome
 from bot.engine.reminders import ReminderProfile
 from bot.engine.spacing import ReviewCard
 from bot.store import exams, privacy, reminders
@@ -1601,12 +1601,18 @@ class SqlStore:
         return await exams.answer_exam_item(self, exam_id, position, chosen_keys, correct, now)
 
     async def finish_exam(
-        self, exam_id: int, now: datetime, scaled: Callable[[int, int], int]
+        self,
+        exam_id: int,
+        now: datetime,
+        scaled: Callable[[int, int], int],
+        reviews: ExamReviews | None = None,
     ) -> list[ExamItem] | None:
-        return await exams.finish_exam(self, exam_id, now, scaled)
+        return await exams.finish_exam(self, exam_id, now, scaled, reviews)
 
-    async def due_exams(self, now: datetime, platform: str | None = None, limit: int = 100) -> list[int]:
-        return await exams.due_exams(self, now, platform, limit)
+    async def due_exams(
+        self, now: datetime, platform: str | None = None, limit: int = 100, learner_id: int | None = None
+    ) -> list[int]:
+        return await exams.due_exams(self, now, platform, limit, learner_id)
 
     async def finished_exams(self, learner_id: int) -> list[ExamRecord]:
         return await exams.finished_exams(self, learner_id)

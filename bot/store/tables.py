@@ -355,7 +355,7 @@ mock_exams = Table(
     Column("finished_at", UTCDateTime),
     Column("correct", Integer),  # set when finished
     Column("scaled_score", Integer),  # round(100 + 900 * correct / size), an estimate
-    Column("result_sent_at", UTCDateTime),  # the result reached the learner (0014)
+    Column("result_sent_at", UTCDateTime),  # the result reached the learner, or never can (0014)
 )
 
 mock_exam_items = Table(

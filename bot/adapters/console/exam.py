@@ -3,7 +3,10 @@
 Input is read line by line like ``quizbot play`` (a pipe works as well as a keyboard).
 The time limit is the engine's: each wait for a line ends at the exam's deadline, read
 with the engine's clock, and an answer that arrives later is refused by the engine,
-which submits the exam instead. End of input, Ctrl-C or ``submit`` hands it in.
+which submits the exam instead. End of input or ``submit`` hands it in. Ctrl-C leaves it
+running, as a killed terminal does (the exam lives in the database, deadline included):
+the next ``quizbot exam`` resumes it, or, once its time is up, the next ``quizbot exam``
+or ``quizbot play`` submits it (``leftovers``), since the terminal has no scheduler.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from bot.adapters import plaintext as render
+from bot.adapters.console.leftovers import settle_left_over, time_left
 from bot.adapters.console.play import TERMINAL, LineReader
 from bot.engine import LearnerRef, QuizEngine
 from bot.engine.cards import ExamQuestionCard, ExamRefused, ExamResultCard
@@ -29,17 +33,24 @@ async def take_exam(
     count: int,
     read_line: Callable[[], str] | None = None,
     out: TextIO | None = None,
-) -> ExamResultCard:
-    """Run one mock exam (or resume the learner's running one) to its result."""
+) -> ExamResultCard | None:
+    """Run one mock exam (or resume the learner's running one) to its result; None when
+    Ctrl-C left it running. An exam an earlier terminal left past its time is submitted
+    and its result shown first."""
     stream = out or sys.stdout
     reader = LineReader(read_line or sys.stdin.readline)
 
     def say(text: str = "") -> None:
         print(text, file=stream, flush=True)
 
+    await settle_left_over(engine, learner, TERMINAL, say, full=True)
+    resuming = await engine.running_exam(learner)
     card = await engine.start_exam(learner, TERMINAL, size=count)
-    minutes = round((card.deadline - engine.clock()).total_seconds() / 60, 1)
-    say(t(card.locale, "exam.welcome", count=card.size, minutes=f"{minutes:g}"))
+    if resuming is not None:
+        say(t(card.locale, "exam.resumed", answered=card.answered, size=card.size, **time_left(engine, card)))
+    else:
+        minutes = round((card.deadline - engine.clock()).total_seconds() / 60, 1)
+        say(t(card.locale, "exam.welcome", count=card.size, minutes=f"{minutes:g}"))
     current: ExamQuestionCard | ExamResultCard | ExamRefused = card
     shown: ExamQuestionCard = card
     redraw = True
@@ -68,8 +79,10 @@ async def take_exam(
                 current, redraw = shown, False
             elif current is shown:
                 redraw = False
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        current = shown
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C: stop, and say what becomes of it
+        say()
+        say(t(shown.locale, "console.exam_interrupted", **time_left(engine, shown)))
+        return None
     if not isinstance(current, ExamResultCard):
         submitted = await engine.submit_exam(shown.exam_id, learner)
         if isinstance(submitted, ExamRefused):  # finished elsewhere meanwhile: show the stored result

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from bot.adapters import plaintext as render
+from bot.adapters.console.leftovers import mention_running, settle_left_over
 from bot.engine import AnswerRefused, FeedbackCard, LearnerRef, PlaceRef, QuestionCard, QuizEngine
 from bot.engine.cards import RecordedCard
 from bot.engine.locale import resolve_locale
@@ -89,6 +90,8 @@ async def play(
         print(text, file=stream, flush=True)
 
     locale = resolve_locale(learner.locale, None, engine.default_locale)
+    await settle_left_over(engine, learner, TERMINAL, say, full=False)
+    await mention_running(engine, learner, say)
     card = await engine.start_session(learner, TERMINAL, size=count, task=task, scored=True, focus=focus)
     session_id = card.session_id
     assert session_id is not None
@@ -116,6 +119,8 @@ async def play(
             current = await engine.next_question(session_id, learner)
             if right is not None and isinstance(current, QuestionCard):
                 say(t(right.locale, "console.guessed_hint"))
+            elif right is not None:  # the last question: no next prompt to type "g" at
+                await _offer_last_guess(engine, learner, right, reader, stream)
     except (KeyboardInterrupt, asyncio.CancelledError):
         say()
         say(t(locale, "console.bye"))
@@ -123,6 +128,17 @@ async def play(
     say()
     say(render.summary(summary))
     return answered
+
+
+async def _offer_last_guess(
+    engine: QuizEngine, learner: LearnerRef, right: FeedbackCard, reader: LineReader, stream: TextIO
+) -> None:
+    """After a right answer to the session's last question, one prompt before the summary
+    where "g" marks it a guess; Enter, anything else or the end of input goes on."""
+    print(t(right.locale, "console.guessed_last"), end="", flush=True, file=stream)
+    if (await reader.next()).strip().casefold() in GUESSED_WORDS:
+        changed = await engine.guessed(right.round_id, learner)
+        print(render.guessed(right.locale, changed), file=stream, flush=True)
 
 
 async def _ask_until_valid(

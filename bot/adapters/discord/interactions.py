@@ -132,7 +132,7 @@ def answer_message(result: AnswerRefused | FeedbackCard | RecordedCard) -> dict[
             "view": render.feedback_view(result, result.session_id),
         }
     if isinstance(result, RecordedCard):
-        return {"content": render.recorded_message(result)}
+        return {"content": render.recorded_message(result), "view": render.recorded_view(result)}
     return {"content": render.refusal_message(result)}
 
 
@@ -163,10 +163,13 @@ async def next_question(interaction: discord.Interaction, session_id: int) -> No
 @guarded
 async def guessed(interaction: discord.Interaction, round_id: int) -> None:
     """ "I guessed": re-grade the clicker's own right answer to this round as Hard. A
-    second click, a wrong answer, someone else's or an unknown round change nothing."""
+    second click, a wrong answer, someone else's or an unknown round change nothing;
+    before an at-close round closes, the reply is the same for right and wrong answers."""
     locale = locale_of(interaction)
-    work = engine_of(interaction).guessed(round_id, learner_of(interaction))
-    await reply_private(interaction, work, lambda changed: {"content": plaintext.guessed(locale, changed)})
+    work = engine_of(interaction).guess(round_id, learner_of(interaction))
+    await reply_private(
+        interaction, work, lambda outcome: {"content": plaintext.guess_reply(locale, outcome)}
+    )
 
 
 @guarded

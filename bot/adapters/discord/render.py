@@ -157,6 +157,14 @@ def recorded_message(card: RecordedCard) -> str:
     return text.recorded(card)
 
 
+def recorded_view(card: RecordedCard) -> discord.ui.View:
+    """ "I guessed" under every acknowledged answer, right or wrong: offering it only to
+    right ones would give the result away before the round closes."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(GuessedButton(card.round_id, t(card.locale, "guessed.button")))
+    return view
+
+
 def refusal_message(card: AnswerRefused) -> str:
     return text.refusal(card)
 

@@ -44,7 +44,7 @@ from bot.engine import (
     RoundBusy,
     Scope,
 )
-from bot.engine.cards import ExamResultCard, SessionSummaryCard
+from bot.engine.cards import ExamResultCard, GuessOutcome, SessionSummaryCard
 from bot.engine.daily import DAY_NAMES, next_post_after
 from bot.engine.locale import resolve_locale
 from bot.engine.lru import LruCache
@@ -735,14 +735,16 @@ class SlackQuiz:
             )
 
     async def guessed(self, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:
-        """ "I guessed" under a right answer's feedback: that review becomes Hard. Someone
-        else's round, a second click or a forged value change nothing and say so politely."""
+        """ "I guessed" under a right answer's feedback (or any answer's acknowledgement in
+        an at-close round, replied to neutrally until it closes): that review becomes Hard.
+        Someone else's round, a second click or a forged value change nothing and say so
+        politely."""
         team, user = body["team"]["id"], body["user"]["id"]
         learner, person = await self.learner(client, team, user)
         value = str(body["actions"][0].get("value") or "")
-        changed = value.isdigit() and await self.engine.guessed(int(value), learner)
+        outcome = await self.engine.guess(int(value), learner) if value.isdigit() else GuessOutcome.NOTHING
         await respond(
-            text=plaintext.guessed(self.locale(person), changed),
+            text=plaintext.guess_reply(self.locale(person), outcome),
             response_type="ephemeral",
             replace_original=False,
         )

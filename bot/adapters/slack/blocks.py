@@ -209,7 +209,11 @@ def answer_blocks(result: FeedbackCard | RecordedCard | AnswerRefused) -> tuple[
     if isinstance(result, FeedbackCard):
         verdict = t(result.locale, "feedback.correct" if result.correct else "feedback.wrong")
         return verdict, feedback_blocks(result)
-    message = text.recorded(result) if isinstance(result, RecordedCard) else text.refusal(result)
+    if isinstance(result, RecordedCard):  # "I guessed" for right and wrong alike: nothing given away
+        message = text.recorded(result)
+        guessed = button(t(result.locale, "guessed.button"), "quiz_guessed", str(result.round_id))
+        return message, [section(message), {"type": "actions", "elements": [guessed]}]
+    message = text.refusal(result)
     return message, [section(message)]
 
 

@@ -30,6 +30,7 @@ from bot.adapters.slack.blocks import (
     section,
     slack_date,
 )
+from bot.adapters.slack.plan import UNREACHABLE
 from bot.engine import LearnerRef, PlaceRef
 from bot.engine.cards import ExamQuestionCard, ExamRefused, ExamResultCard
 from bot.engine.exam import DEFAULT_EXAM_SIZE, MAX_EXAM_SIZE
@@ -126,19 +127,40 @@ async def deliver_result(
     """Post a result to the DM the exam ran in, with the workspace's bot token. Reading
     the DM's history would need one more permission (im:history) from every workspace, so
     a result whose post arrived but whose reply was lost may be posted a second time: a
-    repeat rather than a loss."""
+    repeat rather than a loss. A result that can never be posted (no token any more, or
+    an answer from Slack that will not change) is given up at once with one log line;
+    any other failure raises, and the closing loop tries again later."""
     if card.place is None:
         return
     client = client or await quiz.client_for(card.place.workspace)
     if client is None:
-        log.warning("no bot token for the workspace of mock exam %s; result not sent", card.exam_id)
+        await give_up(quiz, card, "no bot token for the workspace (app uninstalled?)")
         return
     channel = card.place.channel
     messages = ([] if head_shown else [result_head_blocks(card)]) + result_review_blocks(card)
     title = t(card.locale, "exam.result.title")
-    for body in messages:
-        await client.chat_postMessage(channel=channel, text=title, blocks=body, unfurl_links=False)
+    try:
+        for body in messages:
+            await client.chat_postMessage(channel=channel, text=title, blocks=body, unfurl_links=False)
+    except SlackApiError as error:
+        reason = str(error.response.get("error"))
+        if reason not in UNREACHABLE:
+            raise
+        await give_up(quiz, card, reason)
+        return
     await quiz.engine.exam_result_sent(card.exam_id)
+
+
+async def give_up(quiz: SlackQuiz, card: ExamResultCard, reason: str) -> None:
+    """Stop offering a result that cannot be delivered; the one log line names the exam,
+    the workspace and the reason, never a token."""
+    log.warning(
+        "the result of mock exam %s cannot be sent to workspace %s: %s; not trying again",
+        card.exam_id,
+        card.place.workspace if card.place else "?",
+        reason,
+    )
+    await quiz.engine.exam_result_undeliverable(card.exam_id)
 
 
 # -- handlers -----------------------------------------------------------------------------
