@@ -127,10 +127,6 @@ class QuizStore(Protocol):
         """Every workspace of the platform the bot holds data for."""
         ...
 
-    async def review_many(self, learner_id: int, reviews: Sequence[tuple[str, datetime, Reschedule]]) -> None:
-        """Apply (question id, reviewed at, rule) to the learner's cards in one transaction."""
-        ...
-
     async def save_learner_profile(
         self, learner: LearnerRef, now: datetime, **changes: object
     ) -> LearnerProfile: ...

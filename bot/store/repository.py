@@ -38,7 +38,6 @@ from bot.engine.model import (
     PlaceRef,
     PlaceSettings,
     PurgeReport,
-    Reschedule,
     RoundKind,
     RoundRecord,
     Scope,
@@ -757,12 +756,6 @@ class SqlStore:
                 return False
             await save_cards(conn, self.bulk, [row_of(learner_id, changed, self.bulk.timestamp)])
             return True
-
-    async def review_many(self, learner_id: int, reviews: Sequence[tuple[str, datetime, Reschedule]]) -> None:
-        if not reviews:
-            return
-        async with self.db.write() as conn:
-            await review_all(conn, self.bulk, [(learner_id, q, at, rule) for q, at, rule in reviews])
 
     async def learner_profile(self, learner: LearnerRef) -> LearnerProfile | None:
         learner_id = await self.learner_id(learner)

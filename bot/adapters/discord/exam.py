@@ -271,13 +271,26 @@ def batches(embeds: list[discord.Embed]) -> list[list[discord.Embed]]:
 
 async def deliver_result(client: QuizClientMixin, card: ExamResultCard, *, head_shown: bool = False) -> None:
     """Send a result to the DM the exam ran in, with the bot's own access. Each message
-    carries a nonce, so a result sent again after a lost reply is not posted twice."""
+    carries a nonce, so a result sent again after a lost reply is not posted twice. A DM
+    Discord refuses for good (the member closed their DMs or left every shared server, the
+    channel is gone) is given up at once with one log line; any other failure raises, and
+    the closing loop tries again later."""
     if card.place is None:
         return
     channel = client._channel(int(card.place.channel))
     embeds = result_embeds(card)[1 if head_shown else 0 :]
-    for index, group in enumerate(batches(embeds)):
-        await channel.send(embeds=group, nonce=f"x{card.exam_id}.{index + int(head_shown)}")
+    try:
+        for index, group in enumerate(batches(embeds)):
+            await channel.send(embeds=group, nonce=f"x{card.exam_id}.{index + int(head_shown)}")
+    except (discord.Forbidden, discord.NotFound) as error:
+        log.warning(
+            "the result of mock exam %s cannot be sent to its DM: %s %s; not trying again",
+            card.exam_id,
+            error.status,
+            error.code,
+        )
+        await client.engine.exam_result_undeliverable(card.exam_id)
+        return
     await client.engine.exam_result_sent(card.exam_id)
 
 
