@@ -115,3 +115,36 @@ def count_in(output: str, name: str) -> int:
     found = re.search(rf"{name}=(\d+)", output)
     assert found is not None, output
     return int(found.group(1))
+
+
+async def test_an_answer_whose_caller_gave_up_is_still_written_and_counted(
+    engine: QuizEngine, store: SqlStore
+) -> None:
+    """A handler cancelled after submitting (the platform's deadline passed, the process is
+    stopping) cancels only its wait: the queued answer is committed and counted."""
+    place = PlaceRef("discord", "guild-1", "gave-up")
+    card = await engine.ask(place, minutes=60)
+    assert isinstance(card, QuestionCard)
+    waiting = [
+        asyncio.ensure_future(
+            engine.answer(card.round_id, LearnerRef("discord", f"u{n}", f"U{n}"), right_letters(card), place)
+        )
+        for n in range(5)
+    ]
+    await asyncio.sleep(0)  # each answer is now queued for the writer
+    for task in waiting[:3]:
+        task.cancel()
+    kept = await asyncio.gather(*waiting, return_exceptions=True)
+    assert [isinstance(r, asyncio.CancelledError) for r in kept] == [True] * 3 + [False] * 2
+    await store.writer.drain()
+    async with store.db.read() as conn:
+        stored = (
+            await conn.execute(
+                select(func.count()).select_from(attempts).where(attempts.c.round_id == card.round_id)
+            )
+        ).scalar_one()
+    assert stored == 5
+    reveal = await engine.close(card.round_id)
+    assert reveal is not None and reveal.total_answers == 5
+    expected, actual = await recount(store.db)
+    assert actual == expected

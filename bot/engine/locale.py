@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 SUPPORTED = ("en", "pt-BR")
 _LOCALE = re.compile(r"(en|pt)(?:[-_][A-Za-z]{2,4})?", re.IGNORECASE)
 
 
+@lru_cache(maxsize=256)  # platforms send a handful of codes, and every answer asks
 def normalise_locale(value: str | None) -> str | None:
     """Map platform locale codes (``pt-BR``, ``pt_BR``, ``pt``, ``en-US``) to ours."""
     if not value:

@@ -38,8 +38,8 @@ class AnswerWriter:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="answer-writer")
         future: asyncio.Future[AnswerOutcome] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((answer, future))
-        # shield: a caller that gives up must not cancel an answer already queued
-        return await asyncio.shield(future)
+        # a caller that gives up cancels only its wait: the answer stays queued and is written
+        return await future
 
     async def _run(self) -> None:
         stop = False
