@@ -50,12 +50,12 @@ async def test_a_rolled_back_learner_insert_never_reaches_the_cache(
     real = store._write_answers_in
     failures = {"left": 1}
 
-    async def fail_once_after_learners(conn: Any, batch: Any) -> Any:
-        await store._ensure_learners(conn, [a.learner for a in batch], batch[0].answered_at)
+    def fail_once_after_learners(conn: Any, batch: Any, known: Any) -> Any:
+        store._ensure_learners_in(conn, [a.learner for a in batch], batch[0].answered_at, known)
         if failures["left"]:
             failures["left"] -= 1
             raise OperationalError("INSERT", {}, Exception("database is locked"))
-        return await real(conn, batch)
+        return real(conn, batch, known)
 
     monkeypatch.setattr(store, "_write_answers_in", fail_once_after_learners)
     first = await engine.answer(card.round_id, person("ana"), right(card))  # retried, then recorded

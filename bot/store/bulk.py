@@ -15,7 +15,7 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 MAX_PARAMETERS = 30_000  # both SQLite (32,766) and PostgreSQL (32,767) allow a little more
 
@@ -38,9 +38,9 @@ class BulkWriter:
             groups.append("(" + ", ".join(f"${n}" for n in range(start, start + width)) + ")")
         return ", ".join(groups)
 
-    async def upsert(
+    def upsert(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         table: str,
         columns: Sequence[str],
         rows: Sequence[Sequence[Any]],
@@ -59,13 +59,13 @@ class BulkWriter:
                 + (f"DO UPDATE SET {update}" if update else "DO NOTHING")
                 + (f" RETURNING {', '.join(returning)}" if returning else "")
             )
-            result = await conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
+            result = conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
             if returning:
                 found.extend(result.fetchall())  # rows unpack like tuples
         return found
 
-    async def select_in(
-        self, conn: AsyncConnection, query: str, column: str, values: Sequence[Any]
+    def select_in(
+        self, conn: Connection, query: str, column: str, values: Sequence[Any]
     ) -> list[tuple[Any, ...]]:
         """``query WHERE column IN (values)``: the answer path checks hundreds of cached
         learner ids per batch, and SQLAlchemy's expanding IN costs more than the query."""
@@ -76,7 +76,7 @@ class BulkWriter:
                 sql, params = f"{query} WHERE {column} IN ({', '.join('?' * len(chunk))})", tuple(chunk)
             else:
                 sql, params = f"{query} WHERE {column} = ANY($1)", (list(chunk),)
-            found.extend(tuple(row) for row in await conn.exec_driver_sql(sql, params))
+            found.extend(tuple(row) for row in conn.exec_driver_sql(sql, params))
         return found
 
 

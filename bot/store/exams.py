@@ -200,7 +200,9 @@ async def finish_exam(
             .values(correct=correct, scaled_score=scaled(correct, size))
         )
         if reviews is not None:
-            await review_all(conn, store.bulk, [(learner_id, q, at, rule) for q, at, rule in reviews(items)])
+            await conn.run_sync(
+                review_all, store.bulk, [(learner_id, q, at, rule) for q, at, rule in reviews(items)]
+            )
     return items
 
 

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Row, and_, bindparam, case, delete, func, or_, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -431,9 +432,10 @@ class SqlStore:
 
     async def _write_with_retry(self, batch: Sequence[AnswerWrite]) -> list[AnswerOutcome]:
         for attempt_number in range(5):
+            known = self._known_learners([a.learner for a in batch])
             try:
-                async with self.db.write() as conn:
-                    outcomes, fresh = await self._write_answers_in(conn, batch)
+                outcomes, fresh, gone = await self.db.run_write(self._write_answers_in, batch, known)
+                self._forget_learners(gone)
                 self._publish_learners(fresh)  # only ids that were committed reach the cache
                 return outcomes
             except DBAPIError as error:
@@ -451,22 +453,48 @@ class SqlStore:
         Returns the ids and the cache entries to publish once the transaction commits: a
         rolled-back insert must never leave an id in the cache (it would be reused).
         """
-        ids: dict[tuple[str, str], int] = {}
-        stale: dict[tuple[str, str], LearnerRef] = {}
+        ids, fresh, gone = await conn.run_sync(
+            self._ensure_learners_in, refs, now, self._known_learners(refs)
+        )
+        self._forget_learners(gone)
+        return ids, fresh
+
+    def _known_learners(self, refs: Sequence[LearnerRef]) -> LearnerCache:
+        """The cached ids of these learners whose name and language are still the same,
+        read on the event loop's thread (the cache is not shared with the writer thread)."""
+        known: LearnerCache = {}
         for ref in refs:
             key = (ref.platform, ref.user_id)
             cached = self._learner_ids.get(key)
             if cached and cached[1] == ref.display_name and (ref.locale is None or cached[2] == ref.locale):
-                ids[key] = cached[0]
+                known[key] = cached
+        return known
+
+    def _forget_learners(self, keys: Iterable[tuple[str, str]]) -> None:
+        for key in keys:
+            self._learner_ids.pop(key)
+
+    def _ensure_learners_in(
+        self, conn: Connection, refs: Sequence[LearnerRef], now: datetime, known: LearnerCache
+    ) -> tuple[dict[tuple[str, str], int], LearnerCache, list[tuple[str, str]]]:
+        """``_ensure_learners`` inside a transaction, as synchronous code; also returns the
+        cached keys found stale, for the caller to drop from the cache."""
+        ids: dict[tuple[str, str], int] = {}
+        stale: dict[tuple[str, str], LearnerRef] = {}
+        for ref in refs:
+            key = (ref.platform, ref.user_id)
+            if key in known:
+                ids[key] = known[key][0]
             else:
                 stale[key] = ref
+        gone: list[tuple[str, str]] = []
         if ids:  # another process may have deleted a cached id, and SQLite may have reused it
-            owners = await self.bulk.select_in(
+            owners = self.bulk.select_in(
                 conn, "SELECT id, platform, user_id FROM learners", "id", sorted(set(ids.values()))
             )
             owned = {learner_id: (platform, user_id) for learner_id, platform, user_id in owners}
             for key in [k for k, learner_id in ids.items() if owned.get(learner_id) != k]:
-                self._learner_ids.pop(key)
+                gone.append(key)
                 stale[key] = next(r for r in refs if (r.platform, r.user_id) == key)
                 del ids[key]
         fresh: LearnerCache = {}
@@ -479,7 +507,7 @@ class SqlStore:
                     "locale": func.coalesce(insert.excluded.locale, learners.c.locale),
                 },
             ).returning(learners.c.id, learners.c.platform, learners.c.user_id, learners.c.locale)
-            rows = await conn.execute(
+            rows = conn.execute(
                 statement,
                 [
                     {
@@ -496,7 +524,7 @@ class SqlStore:
                 key = (row.platform, row.user_id)
                 ids[key] = row.id
                 fresh[key] = (row.id, stale[key].display_name, row.locale)
-        return ids, fresh
+        return ids, fresh, gone
 
     async def _as_learner(self, learner: LearnerRef, write: Callable[[], Awaitable[T]]) -> T:
         """Run a write that ensures the learner's row; if it failed with their id taken from
@@ -513,9 +541,11 @@ class SqlStore:
         for key, value in fresh.items():
             self._learner_ids.put(key, value)
 
-    async def _write_answers_in(
-        self, conn: AsyncConnection, batch: Sequence[AnswerWrite]
-    ) -> tuple[list[AnswerOutcome], LearnerCache]:
+    def _write_answers_in(
+        self, conn: Connection, batch: Sequence[AnswerWrite], known: LearnerCache
+    ) -> tuple[list[AnswerOutcome], LearnerCache, list[tuple[str, str]]]:
+        """One group-commit batch, as synchronous code inside its transaction (see
+        ``Database.run_write``): nothing here may touch the event loop's state."""
         outcomes: list[AnswerOutcome | None] = [None] * len(batch)
         round_ids = sorted({a.round_id for a in batch})
         workspace = places.alias("workspace")
@@ -546,10 +576,10 @@ class SqlStore:
         # change made by another process applies to the very next answer
         open_rounds = {
             row.id: (PlaceRef(row.platform, row.workspace_id, row.channel_id), row.season, row.timezone)
-            for row in await conn.execute(open_query)
+            for row in conn.execute(open_query)
         }
-        learner_ids, fresh = await self._ensure_learners(
-            conn, [a.learner for a in batch], batch[0].answered_at
+        learner_ids, fresh, gone = self._ensure_learners_in(
+            conn, [a.learner for a in batch], batch[0].answered_at, known
         )
         pending: dict[tuple[int, int], int] = {}  # (round, learner) -> index in batch
         for index, answer in enumerate(batch):
@@ -580,7 +610,7 @@ class SqlStore:
                         timezone if answer.scored else None,
                     )
                 )
-            returned = await self.bulk.upsert(
+            returned = self.bulk.upsert(
                 conn,
                 "attempts",
                 (
@@ -608,11 +638,11 @@ class SqlStore:
                 boards = boards_for(place, batch[i].answered_at, timezone, season) if batch[i].scored else ()
                 counted.append((batch[i], key[1], boards))
         if counted:
-            await self._credit(conn, counted)
-        return [o for o in outcomes if o is not None], fresh
+            self._credit(conn, counted)
+        return [o for o in outcomes if o is not None], fresh, gone
 
-    async def _credit(
-        self, conn: AsyncConnection, counted: Sequence[tuple[AnswerWrite, int, Sequence[tuple[str, str]]]]
+    def _credit(
+        self, conn: Connection, counted: Sequence[tuple[AnswerWrite, int, Sequence[tuple[str, str]]]]
     ) -> None:
         """Move standings, score histograms and question statistics for new attempts."""
         board_deltas: dict[tuple[str, str, int], list[Any]] = {}
@@ -626,12 +656,12 @@ class SqlStore:
                 delta[1] += 1
                 delta[2] = max(delta[2], answer.answered_at)
         if board_deltas:
-            await self._apply_board_deltas(conn, board_deltas)
+            self._apply_board_deltas(conn, board_deltas)
         reviews = [
             (lid, a.question_id, a.answered_at, a.review) for a, lid, _ in counted if a.review is not None
         ]
-        await review_all(conn, self.bulk, reviews)
-        await self.bulk.upsert(
+        review_all(conn, self.bulk, reviews)
+        self.bulk.upsert(
             conn,
             "question_stats",
             ("question_id", "answered", "correct"),
@@ -641,11 +671,9 @@ class SqlStore:
             "correct = question_stats.correct + excluded.correct",
         )
 
-    async def _apply_board_deltas(
-        self, conn: AsyncConnection, deltas: dict[tuple[str, str, int], list[Any]]
-    ) -> None:
+    def _apply_board_deltas(self, conn: Connection, deltas: dict[tuple[str, str, int], list[Any]]) -> None:
         stamp = self.bulk.timestamp
-        returned = await self.bulk.upsert(
+        returned = self.bulk.upsert(
             conn,
             "standings",
             ("scope", "period", "learner_id", "score", "answered", "updated_at"),
@@ -665,7 +693,7 @@ class SqlStore:
                 histogram[(scope, period, score)] += 1
         changes = [(s, p, score, n) for (s, p, score), n in sorted(histogram.items()) if n]
         if changes:
-            await self.bulk.upsert(
+            self.bulk.upsert(
                 conn,
                 "score_histogram",
                 ("scope", "period", "score", "learners"),
@@ -728,7 +756,7 @@ class SqlStore:
         if learner_id is None:
             return None
         async with self.db.read() as conn:
-            cards, _ = await read_cards(conn, [(learner_id, question_id)])
+            cards, _ = await conn.run_sync(read_cards, [(learner_id, question_id)])
             return cards.get((learner_id, question_id))
 
     async def change_review(
@@ -749,12 +777,12 @@ class SqlStore:
             )
             if (await conn.execute(locked)).first() is None:
                 return False
-            cards, dates = await read_cards(conn, [key])
+            cards, dates = await conn.run_sync(read_cards, [key])
             card = cards[key]
             changed = change(card, dates.get(learner_id))
             if changed is None or changed == card:
                 return False
-            await save_cards(conn, self.bulk, [row_of(learner_id, changed, self.bulk.timestamp)])
+            await conn.run_sync(save_cards, self.bulk, [row_of(learner_id, changed, self.bulk.timestamp)])
             return True
 
     async def learner_profile(self, learner: LearnerRef) -> LearnerProfile | None:

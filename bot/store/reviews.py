@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.engine.spacing import CardState, Grade, ReviewCard
@@ -100,8 +101,8 @@ def row_of(learner_id: int, card: ReviewCard, timestamp: Callable[[datetime], An
     )
 
 
-async def read_cards(
-    conn: AsyncConnection, keys: Sequence[tuple[int, str]]
+def read_cards(
+    conn: Connection, keys: Sequence[tuple[int, str]]
 ) -> tuple[dict[tuple[int, str], ReviewCard], dict[int, date]]:
     """The cards of these (learner, question) pairs and the learners' exam dates, in one
     query with the driver's own SQL: a join with the wanted pairs costs a fifth of a
@@ -125,7 +126,7 @@ async def read_cards(
         params = ([learner for learner, _ in wanted], [question for _, question in wanted])
     cards: dict[tuple[int, str], ReviewCard] = {}
     dates: dict[int, date] = {}
-    rows: Sequence[Any] = (await conn.exec_driver_sql(sql, params)).fetchall()
+    rows: Sequence[Any] = conn.exec_driver_sql(sql, params).fetchall()
     for row in rows:
         learner, exam_date, values = row[0], row[1], list(row[2:])
         day = _day(exam_date)
@@ -142,11 +143,11 @@ async def read_cards(
     return cards, dates
 
 
-async def save_cards(conn: AsyncConnection, bulk: BulkWriter, rows: Sequence[tuple[Any, ...]]) -> None:
+def save_cards(conn: Connection, bulk: BulkWriter, rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert or replace cards (rows from ``row_of``) in multi-row statements."""
     if not rows:
         return
-    await bulk.upsert(
+    bulk.upsert(
         conn,
         review_cards.name,
         COLUMNS,
@@ -156,19 +157,20 @@ async def save_cards(conn: AsyncConnection, bulk: BulkWriter, rows: Sequence[tup
     )
 
 
-async def review_all(
-    conn: AsyncConnection, bulk: BulkWriter, reviews: Sequence[tuple[int, str, datetime, Review]]
+def review_all(
+    conn: Connection, bulk: BulkWriter, reviews: Sequence[tuple[int, str, datetime, Review]]
 ) -> None:
     """Apply (learner id, question id, answered at, review) in time order and save the cards.
 
-    Runs inside the answer's transaction, but a card can never cost an answer: a card that
+    Plain synchronous code: it runs inside the answer's transaction (see
+    ``Database.run_write``), but a card can never cost an answer: a card that
     cannot be read or moved is logged and left as it is, and the saving runs in a savepoint.
     A review older than the card's latest (a mock exam graded after a later channel round)
     is skipped: a card never moves back in time."""
     if not reviews:
         return
     keys = [(learner_id, question_id) for learner_id, question_id, _, _ in reviews]
-    found, dates = await read_cards(conn, keys)
+    found, dates = read_cards(conn, keys)
     cards: dict[tuple[int, str], ReviewCard | None] = dict(found)
     changed: dict[tuple[int, str], ReviewCard] = {}
     for learner_id, question_id, at, apply in sorted(reviews, key=lambda r: r[2]):
@@ -183,11 +185,9 @@ async def review_all(
             continue
         cards[key] = changed[key] = moved
     try:
-        async with conn.begin_nested():
+        with conn.begin_nested():
             stamp = bulk.timestamp
-            await save_cards(
-                conn, bulk, [row_of(key[0], card, stamp) for key, card in sorted(changed.items())]
-            )
+            save_cards(conn, bulk, [row_of(key[0], card, stamp) for key, card in sorted(changed.items())])
     except Exception:
         log.exception("%d review card(s) could not be saved; the answers are kept", len(changed))
 
