@@ -98,3 +98,29 @@ async def test_a_failing_checkpoint_is_logged_and_the_writes_go_on(
         assert "WAL checkpoint failed" in caplog.text
     finally:
         await database.dispose()
+
+
+def test_a_database_used_from_one_event_loop_after_another_checkpoints_and_disposes(tmp_path: Path) -> None:
+    path = tmp_path / "quiz.db"
+    database = Database(f"sqlite+aiosqlite:///{path}")
+
+    async def write(first: int) -> None:
+        await add_learners(database, first, 5)
+        assert await file_alone_holds(path, tmp_path / f"copy-{first}.db", first + 5)
+
+    asyncio.run(upgrade(database))
+    asyncio.run(write(0))
+    asyncio.run(write(5))  # a second loop: the checkpoints go on
+    asyncio.run(database.dispose())
+    assert rows_in_file_alone(path, tmp_path / "end.db") == 10
+
+
+async def test_a_write_after_dispose_starts_no_checkpoint_task(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'quiz.db'}")
+    await upgrade(database)
+    await database.dispose()
+    try:
+        await add_learners(database, 0, 1)
+        assert "wal-checkpoint" not in {task.get_name() for task in asyncio.all_tasks()}
+    finally:
+        await database.dispose()

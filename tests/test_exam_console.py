@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import random
 import re
 import signal
 import sqlite3
@@ -11,7 +12,7 @@ import threading
 from pathlib import Path
 
 from bot.adapters.console.exam import take_exam
-from bot.adapters.console.play import terminal_learner
+from bot.adapters.console.play import TERMINAL, play, terminal_learner
 from bot.engine import QuizEngine
 from bot.engine.exam import scaled_score
 from bot.engine.questions import QuestionBank
@@ -189,3 +190,31 @@ def test_a_killed_exam_past_its_time_is_submitted_at_the_next_start(
         "Mock exam: 2 questions", settled
     )  # the full result first
     assert exam_rows(db) == [(1, 1, 1), (1, 1, 1), (1, 0, 1)]
+
+
+async def test_q_in_a_terminal_exam_stops_and_keeps_it_only_submit_hands_it_in(engine: QuizEngine) -> None:
+    """`q` stops `quizbot play`; in an exam it must not hand everything in with one letter."""
+    ana = terminal_learner("Ana", "en")
+    first = iter(["2\n", "q\n"])  # look at question 2, then stop
+    out = io.StringIO()
+    assert await take_exam(engine, ana, count=3, read_line=lambda: next(first, ""), out=out) is None
+    assert "keeps running" in out.getvalue() and "quizbot exam` resumes it" in out.getvalue()
+    running = await engine.running_exam(ana)
+    assert running is not None and running.answered == 0  # not handed in: still running
+    again = iter(["submit\n"])
+    result = await take_exam(engine, ana, count=3, read_line=lambda: next(again, ""), out=io.StringIO())
+    assert result is not None and result.exam_id == running.exam_id and not result.expired
+
+
+async def test_play_starts_although_a_paused_exam_asks_a_question_gone_from_the_bank(
+    engine: QuizEngine, bank: QuestionBank, clock: FakeClock
+) -> None:
+    """The "an exam is waiting" note must never stop practice (a custom bank lost a question)."""
+    ana = terminal_learner("Ana", "en")
+    card = await engine.start_exam(ana, TERMINAL, size=3)  # then the terminal was closed
+    smaller = QuestionBank(q for q in bank.all_including_retired() if q.id != card.question_id)
+    later = QuizEngine(engine.store, smaller, clock=clock, rng=random.Random(1))
+    out = io.StringIO()
+    answered = await play(later, ana, count=1, task=None, read_line=lambda: "", out=out)
+    assert answered == 0 and "Traceback" not in out.getvalue()
+    assert await later.running_exam(ana) is None  # nothing to show for it, and no crash

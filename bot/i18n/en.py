@@ -151,7 +151,7 @@ MESSAGES: dict[str, str] = {
     "slack.chart.sent": "Your progress chart is in your direct messages with me.",
     "slack.chart.no_scope": "I couldn't send your progress chart: this workspace hasn't allowed me to upload files yet (the files:write permission). A workspace admin can reinstall the app to allow it; your stats above are complete.",
     "slack.chart.failed": "I couldn't send your progress chart this time; your stats above are complete.",
-    "exam.welcome": "Mock exam: {count} questions, {minutes} minutes. No feedback until the end. Type the letter(s) of your answer; a question number goes back to it; `submit` hands the exam in. When the time is up, what you answered is submitted.",
+    "exam.welcome": "Mock exam: {count} questions, {minutes} minutes. No feedback until the end. Type the letter(s) of your answer; a question number goes back to it; `submit` hands the exam in; `q` stops here and leaves it running. When the time is up, what you answered is submitted.",
     "exam.resumed": "Resuming your mock exam: {answered} of {size} answered, {minutes} min {seconds} s left. No feedback until the end; `submit` hands it in.",
     "console.exam_interrupted": "Stopped. Your mock exam keeps running ({minutes} min {seconds} s left): `quizbot exam` resumes it. Once its time is up, the next `quizbot exam` or `quizbot play` submits what you answered and shows the result.",
     "console.exam_overdue": "Your last mock exam ran out of time while quizbot was not running: it was submitted with what you had answered.",

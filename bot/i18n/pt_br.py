@@ -151,7 +151,7 @@ MESSAGES: dict[str, str] = {
     "slack.chart.sent": "Seu gráfico de progresso está nas suas mensagens diretas comigo.",
     "slack.chart.no_scope": "Não consegui enviar seu gráfico de progresso: este workspace ainda não me permitiu enviar arquivos (a permissão files:write). Um administrador pode reinstalar o app para permitir; suas estatísticas acima estão completas.",
     "slack.chart.failed": "Não consegui enviar seu gráfico de progresso desta vez; suas estatísticas acima estão completas.",
-    "exam.welcome": "Simulado: {count} questões, {minutes} minutos. Nenhum retorno até o fim. Digite a(s) letra(s) da resposta; um número volta àquela questão; `enviar` entrega o simulado. Quando o tempo acabar, o que você respondeu é enviado.",
+    "exam.welcome": "Simulado: {count} questões, {minutes} minutos. Nenhum retorno até o fim. Digite a(s) letra(s) da resposta; um número volta àquela questão; `enviar` entrega o simulado; `q` para aqui e o deixa valendo. Quando o tempo acabar, o que você respondeu é enviado.",
     "exam.resumed": "Retomando seu simulado: {answered} de {size} respondida(s), faltam {minutes} min {seconds} s. Nenhum retorno até o fim; `enviar` entrega o simulado.",
     "console.exam_interrupted": "Encerrado. Seu simulado continua valendo (faltam {minutes} min {seconds} s): `quizbot exam` o retoma. Quando o tempo acabar, o próximo `quizbot exam` ou `quizbot play` envia o que você respondeu e mostra o resultado.",
     "console.exam_overdue": "O tempo do seu último simulado acabou enquanto o quizbot estava fechado: ele foi enviado com o que você tinha respondido.",

@@ -25,26 +25,35 @@ INTERVAL_SECONDS = 0.2
 
 
 class WalCheckpointer:
+    """Checkpoints soon after writes, from a task that ends when the writes stop (an idle
+    bot runs none). No asyncio primitive is kept between tasks, so one database may be
+    used from one event loop after another (the CLI runs one per command)."""
+
     def __init__(self, path: str, interval: float = INTERVAL_SECONDS) -> None:
         self.path = path
         self.interval = interval
         self.checkpoints = 0  # PASSIVE checkpoints run (for tests and benchmarks)
-        self._dirty = asyncio.Event()
+        self._dirty = False
+        self._stopped = False
         self._task: asyncio.Task[None] | None = None
         self._connection: sqlite3.Connection | None = None
         self._lock = threading.Lock()  # a cancelled wait leaves its thread running
 
     def wrote(self) -> None:
-        """A write transaction committed: checkpoint soon (starting the task if needed)."""
-        self._dirty.set()
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="wal-checkpoint")
+        """A write transaction committed: checkpoint soon (starting the task if needed).
+        After ``stop`` nothing starts again: the backstop and the last connection's close
+        still checkpoint."""
+        if self._stopped:
+            return
+        self._dirty = True
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._task = loop.create_task(self._run(), name="wal-checkpoint")
 
     async def _run(self) -> None:
-        while True:
-            await self._dirty.wait()
+        while self._dirty:
             await asyncio.sleep(self.interval)  # let a burst's commits pile up first
-            self._dirty.clear()
+            self._dirty = False
             await asyncio.to_thread(self._checkpoint)
 
     def _checkpoint(self) -> None:
@@ -62,12 +71,15 @@ class WalCheckpointer:
 
     async def stop(self) -> None:
         """Stop the task and checkpoint once more, so a clean stop leaves little log behind."""
-        if self._task is not None:
-            self._task.cancel()
+        self._stopped = True
+        task, self._task = self._task, None
+        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-            await asyncio.to_thread(self._checkpoint)
+                await task
+        elif task is not None and task.done() and not task.cancelled() and task.exception() is not None:
+            log.warning("the WAL checkpoint task had stopped: %r", task.exception())
+        await asyncio.to_thread(self._checkpoint)
         await asyncio.to_thread(self._close)
 
     def _close(self) -> None:

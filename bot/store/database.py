@@ -111,13 +111,15 @@ class Database:
             return work(conn, *args)
 
     async def dispose(self) -> None:
-        if self.checkpointer is not None:
-            await self.checkpointer.stop()
-        if self._writer_thread is not None and self._sync_writer is not None:
-            thread, self._writer_thread = self._writer_thread, None
-            # the connection belongs to that thread: it is closed there
-            await asyncio.get_running_loop().run_in_executor(thread, self._sync_writer.dispose)
-            thread.shutdown(wait=True)
-        await self.write_engine.dispose()
-        if self.read_engine is not self.write_engine:
-            await self.read_engine.dispose()
+        try:
+            if self.checkpointer is not None:
+                await self.checkpointer.stop()
+            if self._writer_thread is not None and self._sync_writer is not None:
+                thread, self._writer_thread = self._writer_thread, None
+                # the connection belongs to that thread: it is closed there
+                await asyncio.get_running_loop().run_in_executor(thread, self._sync_writer.dispose)
+                thread.shutdown(wait=True)
+        finally:
+            await self.write_engine.dispose()
+            if self.read_engine is not self.write_engine:
+                await self.read_engine.dispose()

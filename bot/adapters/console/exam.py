@@ -23,7 +23,8 @@ from bot.engine import LearnerRef, QuizEngine
 from bot.engine.cards import ExamQuestionCard, ExamRefused, ExamResultCard
 from bot.i18n import t
 
-SUBMIT_WORDS = {"submit", "enviar", "quit", "exit", "q", "sair"}
+SUBMIT_WORDS = {"submit", "enviar"}
+PAUSE_WORDS = {"quit", "exit", "q", "sair"}  # as in `quizbot play`: stop here, like Ctrl-C
 
 
 async def take_exam(
@@ -73,6 +74,8 @@ async def take_exam(
                 continue
             if line == "":  # end of input: hand in what was answered
                 break
+            if line.strip().casefold() in PAUSE_WORDS:
+                raise KeyboardInterrupt  # handing in is never one letter away: only `submit` does
             current = await _act(engine, learner, current, line.strip())
             if isinstance(current, ExamRefused) and current.reason.value in ("invalid_choice", "wrong_count"):
                 say(render.refusal(current))  # then ask the same question again
