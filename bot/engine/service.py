@@ -803,8 +803,9 @@ class QuizEngine:
         return (self.clock() - timedelta(hours=12)).date()
 
     async def set_exam_date(self, learner: LearnerRef, exam_date: date | None) -> LearnerProfile:
-        """Set (or clear, with None) the learner's exam date; a date in the past is refused.
-        Cards already scheduled past it are brought forward as they are next reviewed."""
+        """Set (or clear, with None) the learner's exam date; a date before the learner's
+        today is refused. Cards already planned past the exam's eve are brought forward to
+        it at once."""
         today = await self.learner_today(learner)
         if exam_date is not None and exam_date < today:
             raise SettingRejected("exam_date", exam_date.isoformat(), "today or a later date (YYYY-MM-DD)")
