@@ -644,7 +644,7 @@ def run(options: Options) -> bool:
     floor = base.raw_card
     print(
         f"      {'same 4 statements, raw sqlite3, 1 txn':<40} {floor.ms(50):>9.3f} / "
-        f"{floor.ms(99):.3f} ms  (the floor without SQLAlchemy + aiosqlite; card / floor "
+        f"{floor.ms(99):.3f} ms  (the floor without SQLAlchemy and the thread hand-off; card / floor "
         f"{card.ms(50) / floor.ms(50):.1f}x at p50)"
     )
     print("  baselines (raw sqlite3 on the same file, one call at a time), p50 / p99")

@@ -1,18 +1,25 @@
-"""SQLite's log is checkpointed by a background task, not inside the answers' commits."""
+"""SQLite's log is checkpointed by a background task, not inside the answers' commits;
+answers and hot reads run on the store's own threads."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from bot.store import Database
+from bot.engine import LearnerRef, PlaceRef, QuizEngine
+from bot.engine.questions import QuestionBank
+from bot.store import Database, SqlStore
 from bot.store.checkpoint import BACKSTOP_PAGES
 from bot.store.migrate import upgrade
+from tests.conftest import FakeClock
+from tests.test_standings import play_round
 
 
 def rows_in_file_alone(path: Path, copy: Path) -> int:
@@ -124,3 +131,28 @@ async def test_a_write_after_dispose_starts_no_checkpoint_task(tmp_path: Path) -
         assert "wal-checkpoint" not in {task.get_name() for task in asyncio.all_tasks()}
     finally:
         await database.dispose()
+
+
+async def test_boards_read_on_threads_agree_and_a_stop_leaves_no_database_thread(
+    tmp_path: Path, bank: QuestionBank, clock: FakeClock
+) -> None:
+    """Answers are written and hot reads made on the store's own threads: forty boards
+    read at once all agree, and closing the store ends every one of those threads."""
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'quiz.db'}")
+    await upgrade(database)
+    store = SqlStore(database)
+    engine = QuizEngine(store, bank, clock=clock, rng=random.Random(3))
+    place = PlaceRef("discord", "guild-threads", "general")
+    try:
+        await play_round(engine, place, right=[1, 2, 3], wrong=[4])
+        await play_round(engine, place, right=[2], wrong=[1, 3])
+        viewer = LearnerRef("discord", "m2", "Member 02")  # right twice: first on the board
+        boards = await asyncio.gather(*(engine.leaderboard(place, viewer) for _ in range(40)))
+        assert all(board == boards[0] for board in boards)
+        first = boards[0].entries[0]
+        assert boards[0].total_learners == 4 and (first.display_name, first.score) == ("Member 02", 2)
+        assert first.is_viewer and boards[0].viewer_rank == 1
+    finally:
+        await store.close()
+    alive = [t.name for t in threading.enumerate() if t.name.startswith(("sqlite-writer", "sqlite-reader"))]
+    assert alive == []

@@ -8,7 +8,8 @@ they never take the write lock; WAL lets them run beside a writer.
 The answers' group commit (``run_write``) runs on SQLite as plain synchronous code on a
 thread and connection of its own: aiosqlite hands every statement to its thread and
 back, and with the event loop busy each hand-off waited about a millisecond; a batch
-sends a dozen statements. One hand-off per transaction took that out of every answer.
+sends a dozen statements. One hand-off per transaction took that out of every answer. Hot reads of
+several statements (a leaderboard card) take the same way (``run_read``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,32 @@ def _sqlite_engine(url: str, begin: str, pool_size: int) -> AsyncEngine:
     return engine
 
 
+class _SyncSide:
+    """A synchronous engine and the threads its transactions run on (SQLite only)."""
+
+    def __init__(self, engine: Engine, threads: int, name: str) -> None:
+        self.engine = engine
+        self._threads = threads
+        self._name = name
+        self._executor: ThreadPoolExecutor | None = None
+
+    async def run(self, work: Callable[..., T], args: tuple[Any, ...]) -> T:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix=self._name)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._transaction, work, args)
+
+    def _transaction(self, work: Callable[..., T], args: tuple[Any, ...]) -> T:
+        with self.engine.begin() as conn:
+            return work(conn, *args)
+
+    async def dispose(self) -> None:
+        if self._executor is not None:
+            executor, self._executor = self._executor, None
+            # a connection is closed on a thread that used it
+            await asyncio.get_running_loop().run_in_executor(executor, self.engine.dispose)
+            executor.shutdown(wait=True)
+
+
 class Database:
     """One database, two doors: ``write()`` for changes, ``read()`` for queries."""
 
@@ -60,8 +87,8 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.checkpointer: WalCheckpointer | None = None
-        self._sync_writer: Engine | None = None
-        self._writer_thread: ThreadPoolExecutor | None = None
+        self._sync_writer: _SyncSide | None = None
+        self._sync_reader: _SyncSide | None = None
         if self.is_sqlite:
             self.write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE", pool_size=2)
             self.read_engine = _sqlite_engine(url, "BEGIN", pool_size=4)
@@ -69,10 +96,19 @@ class Database:
             path = parsed.database
             if path and path != ":memory:":  # a memory database is not shared between connections
                 self.checkpointer = WalCheckpointer(path)
-                self._sync_writer = create_engine(
-                    parsed.set(drivername="sqlite"), pool_size=1, max_overflow=0, hide_parameters=True
+                sync_url = parsed.set(drivername="sqlite")
+                writer = create_engine(sync_url, pool_size=1, max_overflow=0, hide_parameters=True)
+                _prepare_sqlite(writer, "BEGIN IMMEDIATE")
+                self._sync_writer = _SyncSide(writer, 1, "sqlite-writer")
+                reader = create_engine(
+                    sync_url,
+                    pool_size=2,
+                    max_overflow=0,
+                    hide_parameters=True,
+                    connect_args={"check_same_thread": False},  # two threads share the pool
                 )
-                _prepare_sqlite(self._sync_writer, "BEGIN IMMEDIATE")
+                _prepare_sqlite(reader, "BEGIN")
+                self._sync_reader = _SyncSide(reader, 2, "sqlite-reader")
         else:
             self.write_engine = create_async_engine(
                 url, pool_size=8, max_overflow=8, pool_pre_ping=True, hide_parameters=True
@@ -97,28 +133,26 @@ class Database:
         if self._sync_writer is None:
             async with self.write() as conn:
                 return await conn.run_sync(work, *args)
-        if self._writer_thread is None:
-            self._writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
-        loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self._writer_thread, self._in_transaction, work, args)
+        result = await self._sync_writer.run(work, args)
         if self.checkpointer is not None:
             self.checkpointer.wrote()
         return result
 
-    def _in_transaction(self, work: Callable[..., T], args: tuple[Any, ...]) -> T:
-        assert self._sync_writer is not None
-        with self._sync_writer.begin() as conn:
-            return work(conn, *args)
+    async def run_read(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(connection, *args)`` in one read transaction, the same way: for hot reads
+        of several statements (a leaderboard card sends four)."""
+        if self._sync_reader is None:
+            async with self.read() as conn:
+                return await conn.run_sync(work, *args)
+        return await self._sync_reader.run(work, args)
 
     async def dispose(self) -> None:
         try:
             if self.checkpointer is not None:
                 await self.checkpointer.stop()
-            if self._writer_thread is not None and self._sync_writer is not None:
-                thread, self._writer_thread = self._writer_thread, None
-                # the connection belongs to that thread: it is closed there
-                await asyncio.get_running_loop().run_in_executor(thread, self._sync_writer.dispose)
-                thread.shutdown(wait=True)
+            for side in (self._sync_writer, self._sync_reader):
+                if side is not None:
+                    await side.dispose()
         finally:
             await self.write_engine.dispose()
             if self.read_engine is not self.write_engine:

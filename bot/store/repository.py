@@ -835,6 +835,19 @@ class SqlStore:
         limit: int,
     ) -> BoardSnapshot:
         """A leaderboard in one read transaction: settings, top N, the viewer, the sums."""
+        return await self.db.run_read(self._board_snapshot_in, place, scope, period_of, viewer, limit)
+
+    def _board_snapshot_in(
+        self,
+        conn: Connection,
+        place: PlaceRef,
+        scope: Scope,
+        period_of: Callable[[PlaceSettings], str],
+        viewer: LearnerRef | None,
+        limit: int,
+    ) -> BoardSnapshot:
+        """``board_snapshot`` as synchronous code: one hand-off to the database's thread
+        instead of one per statement (``Database.run_read``)."""
         scope_key = place.workspace_scope if scope is Scope.WORKSPACE else place.channel_scope
         settings_query = select(places).where(
             places.c.platform == place.platform,
@@ -847,45 +860,40 @@ class SqlStore:
             standings.c.score,
             standings.c.answered,
         )
-        async with self.db.read() as conn:
-            row = (await conn.execute(settings_query)).first()
-            settings = self._settings(row) if row is not None else PlaceSettings()
-            period = period_of(settings)
-            on_board = and_(standings.c.scope == scope_key, standings.c.period == period)
-            top_query = (
+        row = conn.execute(settings_query).first()
+        settings = self._settings(row) if row is not None else PlaceSettings()
+        period = period_of(settings)
+        on_board = and_(standings.c.scope == scope_key, standings.c.period == period)
+        top_query = (
+            select(*board_columns)
+            .join(learners, learners.c.id == standings.c.learner_id)
+            .where(on_board)
+            # the index (scope, period, score, answered, learner_id) read backwards
+            .order_by(standings.c.score.desc(), standings.c.answered.desc(), standings.c.learner_id.desc())
+            .limit(limit)
+        )
+        top = tuple(StandingRow(*r) for r in conn.execute(top_query))
+        mine = None
+        if viewer is not None:
+            viewer_query = (
                 select(*board_columns)
                 .join(learners, learners.c.id == standings.c.learner_id)
-                .where(on_board)
-                # the index (scope, period, score, answered, learner_id) read backwards
-                .order_by(
-                    standings.c.score.desc(), standings.c.answered.desc(), standings.c.learner_id.desc()
-                )
-                .limit(limit)
+                .where(on_board, learners.c.platform == viewer.platform, learners.c.user_id == viewer.user_id)
             )
-            top = tuple(StandingRow(*r) for r in await conn.execute(top_query))
-            mine = None
-            if viewer is not None:
-                viewer_query = (
-                    select(*board_columns)
-                    .join(learners, learners.c.id == standings.c.learner_id)
-                    .where(
-                        on_board, learners.c.platform == viewer.platform, learners.c.user_id == viewer.user_id
-                    )
-                )
-                found = (await conn.execute(viewer_query)).first()
-                mine = StandingRow(*found) if found is not None else None
-            above = mine.score if mine is not None else 2**31 - 1  # "nobody": the largest int4
-            last = top[-1].score if top else 2**31 - 1
-            hist = score_histogram.c
-            sums = (
-                await conn.execute(
-                    select(
-                        func.coalesce(func.sum(case((hist.score > above, hist.learners), else_=0)), 0),
-                        func.coalesce(func.sum(case((hist.score >= last, hist.learners), else_=0)), 0),
-                        func.coalesce(func.sum(hist.learners), 0),
-                    ).where(hist.scope == scope_key, hist.period == period)
-                )
-            ).one()
+            found = conn.execute(viewer_query).first()
+            mine = StandingRow(*found) if found is not None else None
+        above = mine.score if mine is not None else 2**31 - 1  # "nobody": the largest int4
+        last = top[-1].score if top else 2**31 - 1
+        hist = score_histogram.c
+        sums = (
+            conn.execute(
+                select(
+                    func.coalesce(func.sum(case((hist.score > above, hist.learners), else_=0)), 0),
+                    func.coalesce(func.sum(case((hist.score >= last, hist.learners), else_=0)), 0),
+                    func.coalesce(func.sum(hist.learners), 0),
+                ).where(hist.scope == scope_key, hist.period == period)
+            )
+        ).one()
         return BoardSnapshot(settings, scope_key, period, top, mine, int(sums[0]), int(sums[1]), int(sums[2]))
 
     # -- sessions ---------------------------------------------------------------------
