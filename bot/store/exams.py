@@ -18,6 +18,8 @@ from bot.store.reviews import review_all
 from bot.store.tables import learners, mock_exam_items, mock_exams, places
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
     from bot.engine.ports import ExamReviews
     from bot.store.repository import SqlStore
 
@@ -74,39 +76,35 @@ async def create_exam(
 ) -> ExamRecord:
     place_id = await store._channel_id(place)
 
-    async def write() -> tuple[int, Any]:
-        async with store.db.write() as conn:
-            ids, fresh = await store._ensure_learners(conn, [learner], started_at)
-            learner_id = ids[(learner.platform, learner.user_id)]
-            exam_id = (
-                await conn.execute(
-                    mock_exams.insert()
-                    .values(
-                        learner_id=learner_id,
-                        place_id=place_id,
-                        size=len(items),
-                        started_at=started_at,
-                        deadline=deadline,
-                    )
-                    .returning(mock_exams.c.id)
-                )
-            ).scalar_one()
+    async def write(conn: AsyncConnection, learner_id: int) -> int:
+        exam_id = (
             await conn.execute(
-                mock_exam_items.insert(),
-                [
-                    {
-                        "exam_id": exam_id,
-                        "position": position,
-                        "question_id": question_id,
-                        "option_order": "".join(order),
-                    }
-                    for position, (question_id, order) in enumerate(items, start=1)
-                ],
+                mock_exams.insert()
+                .values(
+                    learner_id=learner_id,
+                    place_id=place_id,
+                    size=len(items),
+                    started_at=started_at,
+                    deadline=deadline,
+                )
+                .returning(mock_exams.c.id)
             )
-        return exam_id, fresh
+        ).scalar_one()
+        await conn.execute(
+            mock_exam_items.insert(),
+            [
+                {
+                    "exam_id": exam_id,
+                    "position": position,
+                    "question_id": question_id,
+                    "option_order": "".join(order),
+                }
+                for position, (question_id, order) in enumerate(items, start=1)
+            ],
+        )
+        return int(exam_id)
 
-    exam_id, fresh = await store._as_learner(learner, write)
-    store._publish_learners(fresh)
+    exam_id = await store._write_for_learner(learner, started_at, write)
     exam = await get_exam(store, exam_id)
     assert exam is not None
     return exam

@@ -526,16 +526,29 @@ class SqlStore:
                 fresh[key] = (row.id, stale[key].display_name, row.locale)
         return ids, fresh, gone
 
-    async def _as_learner(self, learner: LearnerRef, write: Callable[[], Awaitable[T]]) -> T:
-        """Run a write that ensures the learner's row; if it failed with their id taken from
-        the cache, that row may have been deleted by another process (the person forgotten,
-        their workspace purged): try once more, asking the database."""
+    async def _write_for_learner(
+        self, learner: LearnerRef, now: datetime, work: Callable[[AsyncConnection, int], Awaitable[T]]
+    ) -> T:
+        """One write transaction about one learner: their row is ensured (inserted or
+        renamed), ``work`` runs with their id, and the id is cached once committed. If it
+        failed with an id taken from the cache, that row may have been deleted by another
+        process (the person forgotten, their workspace purged): try once more, asking the
+        database."""
+
+        async def write() -> tuple[T, LearnerCache]:
+            async with self.db.write() as conn:
+                ids, fresh = await self._ensure_learners(conn, [learner], now)
+                result = await work(conn, ids[(learner.platform, learner.user_id)])
+            return result, fresh
+
         try:
-            return await write()
+            result, fresh = await write()
         except IntegrityError:
             if self._learner_ids.pop((learner.platform, learner.user_id)) is None:
                 raise
-            return await write()
+            result, fresh = await write()
+        self._publish_learners(fresh)
+        return result
 
     def _publish_learners(self, fresh: LearnerCache) -> None:
         for key, value in fresh.items():
@@ -805,24 +818,16 @@ class SqlStore:
         if unknown:
             raise ValueError(f"not a profile field: {sorted(unknown)}")
 
-        async def write() -> LearnerProfile:
-            async with self.db.write() as conn:
-                ids, fresh = await self._ensure_learners(conn, [learner], now)
-                values = {
-                    "learner_id": ids[(learner.platform, learner.user_id)],
-                    "updated_at": now,
-                    **changes,
-                }
-                insert = self._insert(learner_profiles).values(**values)
-                upsert = insert.on_conflict_do_update(
-                    index_elements=["learner_id"],
-                    set_={name: insert.excluded[name] for name in values if name != "learner_id"},
-                ).returning(*learner_profiles.c)
-                row = (await conn.execute(upsert)).one()
-            self._publish_learners(fresh)
-            return _profile(row)
+        async def write(conn: AsyncConnection, learner_id: int) -> LearnerProfile:
+            values = {"learner_id": learner_id, "updated_at": now, **changes}
+            insert = self._insert(learner_profiles).values(**values)
+            upsert = insert.on_conflict_do_update(
+                index_elements=["learner_id"],
+                set_={name: insert.excluded[name] for name in values if name != "learner_id"},
+            ).returning(*learner_profiles.c)
+            return _profile((await conn.execute(upsert)).one())
 
-        return await self._as_learner(learner, write)
+        return await self._write_for_learner(learner, now, write)
 
     # -- standings --------------------------------------------------------------------
 
@@ -903,28 +908,24 @@ class SqlStore:
     ) -> SessionRecord:
         place_id = await self._channel_id(place)
 
-        async def write() -> tuple[int, int, LearnerCache]:
-            async with self.db.write() as conn:
-                ids, fresh = await self._ensure_learners(conn, [learner], now)
-                learner_id = ids[(learner.platform, learner.user_id)]
-                session_id = (
-                    await conn.execute(
-                        sessions.insert()
-                        .values(
-                            learner_id=learner_id,
-                            place_id=place_id,
-                            task=task,
-                            size=size,
-                            scored=scored,
-                            started_at=now,
-                        )
-                        .returning(sessions.c.id)
+        async def write(conn: AsyncConnection, learner_id: int) -> tuple[int, int]:
+            session_id = (
+                await conn.execute(
+                    sessions.insert()
+                    .values(
+                        learner_id=learner_id,
+                        place_id=place_id,
+                        task=task,
+                        size=size,
+                        scored=scored,
+                        started_at=now,
                     )
-                ).scalar_one()
-            return learner_id, session_id, fresh
+                    .returning(sessions.c.id)
+                )
+            ).scalar_one()
+            return learner_id, session_id
 
-        learner_id, session_id, fresh = await self._as_learner(learner, write)
-        self._publish_learners(fresh)
+        learner_id, session_id = await self._write_for_learner(learner, now, write)
         return SessionRecord(session_id, learner_id, place, task, size, scored, now, None)
 
     async def get_session(self, session_id: int) -> SessionRecord | None:
@@ -982,35 +983,32 @@ class SqlStore:
         """One open flag per learner and question: flagging again updates it. A round id
         that does not exist (a stale or forged button) is dropped, not an error."""
 
-        async def write(round_id: int | None = round_id) -> LearnerCache:
-            async with self.db.write() as conn:
-                ids, fresh = await self._ensure_learners(conn, [learner], now)
-                learner_id = ids[(learner.platform, learner.user_id)]
-                if round_id is not None:
-                    found = await conn.execute(select(rounds.c.id).where(rounds.c.id == round_id))
-                    round_id = found.scalar()
-                insert = self._insert(question_flags).values(
-                    question_id=question_id,
-                    learner_id=learner_id,
-                    round_id=round_id,
-                    reason=str(reason),
-                    comment=comment,
-                    created_at=now,
+        async def write(conn: AsyncConnection, learner_id: int) -> None:
+            known_round = None
+            if round_id is not None:
+                found = await conn.execute(select(rounds.c.id).where(rounds.c.id == round_id))
+                known_round = found.scalar()
+            insert = self._insert(question_flags).values(
+                question_id=question_id,
+                learner_id=learner_id,
+                round_id=known_round,
+                reason=str(reason),
+                comment=comment,
+                created_at=now,
+            )
+            await conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["question_id", "learner_id"],
+                    index_where=question_flags.c.resolved_at.is_(None),
+                    set_={
+                        "reason": insert.excluded.reason,
+                        "comment": insert.excluded.comment,
+                        "created_at": insert.excluded.created_at,
+                    },
                 )
-                await conn.execute(
-                    insert.on_conflict_do_update(
-                        index_elements=["question_id", "learner_id"],
-                        index_where=question_flags.c.resolved_at.is_(None),
-                        set_={
-                            "reason": insert.excluded.reason,
-                            "comment": insert.excluded.comment,
-                            "created_at": insert.excluded.created_at,
-                        },
-                    )
-                )
-            return fresh
+            )
 
-        self._publish_learners(await self._as_learner(learner, write))
+        await self._write_for_learner(learner, now, write)
 
     async def flag_summaries(self, include_resolved: bool = False) -> list[FlagSummary]:
         query = select(question_flags).order_by(question_flags.c.question_id, question_flags.c.created_at)
