@@ -186,6 +186,20 @@ def letter_of(round_: RoundRecord, key: str) -> str:
     return LETTERS[round_.option_order.index(key)]
 
 
+def shown_options(question: Question, option_order: Sequence[str], locale: str) -> tuple[ShownOption, ...]:
+    """The options as lettered for one round or exam item, with what feedback says of each."""
+    text = question.text(locale)
+    return tuple(
+        ShownOption(
+            letter=LETTERS[index],
+            text=text.options[key],
+            correct=key in question.answer,
+            why_wrong=None if key in question.answer else text.why_wrong.get(key),
+        )
+        for index, key in enumerate(option_order)
+    )
+
+
 def parse_letters(raw: Iterable[str]) -> tuple[str, ...]:
     """``["b", "D"]``, ``"BD"`` and ``"b, d"`` all mean B and D."""
     letters: list[str] = []
@@ -298,18 +312,6 @@ class QuizEngine:
             pending.add_done_callback(lambda _: self._loading.pop(key, None))
         return cast(T, await asyncio.shield(pending))
 
-    def _shown_options(self, round_: RoundRecord, question: Question, locale: str) -> tuple[ShownOption, ...]:
-        text = question.text(locale)
-        return tuple(
-            ShownOption(
-                letter=LETTERS[index],
-                text=text.options[key],
-                correct=key in question.answer,
-                why_wrong=None if key in question.answer else text.why_wrong.get(key),
-            )
-            for index, key in enumerate(round_.option_order)
-        )
-
     def question_card(
         self, round_: RoundRecord, locale: str, position: int | None = None, size: int | None = None
     ) -> QuestionCard:
@@ -320,7 +322,7 @@ class QuizEngine:
             task=question.task,
             objective=question.objective,
             stem=question.text(locale).stem,
-            options=self._shown_options(round_, question, locale),
+            options=shown_options(question, round_.option_order, locale),
             select_count=question.select_count,
             deadline=round_.deadline,
             locale=locale,
@@ -487,7 +489,7 @@ class QuizEngine:
         shown = self._shown.get(key)
         if shown is None:
             shown = (
-                self._shown_options(round_, question, locale),
+                shown_options(question, round_.option_order, locale),
                 tuple(sorted(letter_of(round_, k) for k in question.answer)),
             )
             self._shown.put(key, shown)
@@ -1429,7 +1431,7 @@ class QuizEngine:
             task=question.task,
             objective=question.objective,
             stem=question.text(locale).stem,
-            options=self._exam_options(item, question, locale),
+            options=shown_options(question, item.option_order, locale),
             select_count=question.select_count,
             chosen_letters=self._exam_letters(item, item.chosen_keys or ()),
             answered=sum(i.chosen_keys is not None for i in items),
@@ -1441,19 +1443,6 @@ class QuizEngine:
     @staticmethod
     def _exam_letters(item: ExamItem, keys: Iterable[str]) -> tuple[str, ...]:
         return tuple(sorted(LETTERS[item.option_order.index(k)] for k in keys if k in item.option_order))
-
-    @staticmethod
-    def _exam_options(item: ExamItem, question: Question, locale: str) -> tuple[ShownOption, ...]:
-        text = question.text(locale)
-        return tuple(
-            ShownOption(
-                LETTERS[index],
-                text.options[key],
-                key in question.answer,
-                None if key in question.answer else text.why_wrong.get(key),
-            )
-            for index, key in enumerate(item.option_order)
-        )
 
     def _exam_result(
         self, exam: ExamRecord, items: Sequence[ExamItem], locale: str, expired: bool
@@ -1471,7 +1460,7 @@ class QuizEngine:
                     task=question.task,
                     objective=question.objective,
                     stem=question.text(locale).stem,
-                    options=self._exam_options(item, question, locale),
+                    options=shown_options(question, item.option_order, locale),
                     chosen_letters=self._exam_letters(item, item.chosen_keys or ()),
                     correct_letters=self._exam_letters(item, question.answer),
                     why=question.text(locale).why,
