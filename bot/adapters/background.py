@@ -8,10 +8,11 @@ A failing item must not stop the items after it, nor the loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Hashable, Iterable
-from typing import TYPE_CHECKING, Generic, TypeVar
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from bot.engine import QuizEngine
@@ -31,6 +32,23 @@ async def repeat(interval: float, work: Callable[[], Awaitable[None]], what: str
         except Exception:
             log.exception("%s failed; trying again shortly", what)
         await asyncio.sleep(interval)
+
+
+FINISH_HANDLING_SECONDS = 5.0  # how long a stop waits for clicks already taken
+
+
+@contextlib.contextmanager
+def tracked(running: set[asyncio.Task[Any]]) -> Iterator[None]:
+    """Count the current task among ``running`` while it handles a click: a stop waits
+    for it (``finish``), since its answer may be committing."""
+    task = asyncio.current_task()
+    if task is not None:
+        running.add(task)
+    try:
+        yield
+    finally:
+        if task is not None:
+            running.discard(task)
 
 
 async def finish(running: set[asyncio.Task[T]], timeout: float) -> None:  # noqa: ASYNC109 - a bound

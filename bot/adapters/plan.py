@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from bot.engine import LearnerRef, QuizEngine
+from bot.engine import LearnerRef, PlaceRef, QuizEngine
 from bot.engine.locale import resolve_locale
 from bot.engine.service import SettingRejected
 from bot.i18n import t
@@ -54,16 +54,28 @@ async def exam_date_reply(
 
 
 async def remind_reply(
-    engine: QuizEngine, learner: LearnerRef, text: str, zone: str, workspace: str, command: str
+    engine: QuizEngine,
+    learner: LearnerRef,
+    text: str,
+    place: PlaceRef,
+    command: str,
+    *,
+    named_zone: str | None = None,
+    platform_zone: str | None = None,
 ) -> str:
-    """Turn the daily reminder on at ``text`` (HH:MM in ``zone``) or off; the reply says
-    what happened, or which format was expected."""
+    """Turn the daily reminder on at ``text`` (HH:MM) or off; the reply says what happened,
+    or which format was expected. The time is read in the zone named now, else the one
+    named last time, else the platform's (Slack's profile zone), else the workspace's."""
     locale = _locale(engine, learner)
     if not text.strip():
         return t(locale, "plan.remind.usage", command=command)
     if text.strip().lower() in OFF:
         await engine.set_reminder(learner, None)
         return t(locale, "plan.remind.off")
+    zone = named_zone or (await engine.profile(learner)).timezone or platform_zone
+    if zone is None:
+        zone = (await engine.settings(place)).timezone
+    workspace = place.workspace
     try:
         profile = await engine.set_reminder(learner, text, zone, workspace)
     except SettingRejected as error:

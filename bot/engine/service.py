@@ -1397,7 +1397,7 @@ class QuizEngine:
         """The result can never reach the learner (the app was uninstalled, its token is
         dead, the DM is gone): stop offering it, as if sent, instead of failing every pass
         for a day. The result stays in the learner's stats."""
-        await self.store.mark_exam_result_sent(exam_id, self.clock())
+        await self.exam_result_sent(exam_id)
 
     async def _locale_of_exam(self, exam: ExamRecord) -> str:
         settings = await self.settings(exam.place)

@@ -19,7 +19,7 @@ import discord
 import yarl
 from discord import app_commands
 
-from bot.adapters.background import Backoff, ReminderSender, each, finish, repeat
+from bot.adapters.background import FINISH_HANDLING_SECONDS, Backoff, ReminderSender, each, finish, repeat
 from bot.adapters.discord import render
 from bot.adapters.discord.commands import Quiz, QuizAdmin
 from bot.adapters.discord.components import DYNAMIC_ITEMS, AnswerButton, AnswerSelect
@@ -35,7 +35,6 @@ from bot.i18n import t
 log = logging.getLogger(__name__)
 
 CLOSE_INTERVAL_SECONDS = 5.0
-FINISH_HANDLING_SECONDS = 5.0
 # discord.py waits this long after the last server arrived before calling itself ready
 # (default 2 s). Servers arrive in one burst after READY; commands are served meanwhile,
 # and a server that comes later is still taken in, so waiting 2 s only delays start-up.

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import discord
 
 from bot.adapters import plaintext
+from bot.adapters.background import tracked
 from bot.adapters.discord import render
 from bot.engine import AnswerRefused, FeedbackCard, LearnerRef, PlaceRef, QuestionCard, RecordedCard
 from bot.engine.cards import SessionSummaryCard
@@ -93,27 +94,22 @@ def guarded(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def run(interaction: discord.Interaction, *args: Any, **kwargs: Any) -> None:
         running: set[asyncio.Task[Any]] = getattr(interaction.client, "handling", set())
-        task = asyncio.current_task()
-        if task is not None:
-            running.add(task)  # a stop waits for it: its answer may be committing
-        try:
-            await handler(interaction, *args, **kwargs)
-        except Exception as error:
-            if interaction.client.is_closed():  # stopping: the connection went first, say so in one line
-                log.warning("interaction %s was not answered: stopping (%s)", interaction.id, error)
-                return
-            log.exception(
-                "%s failed (guild %s, channel %s, user %s, custom_id %s)",
-                handler.__name__,
-                interaction.guild_id,
-                interaction.channel_id,
-                interaction.user.id,
-                dict(interaction.data or {}).get("custom_id"),
-            )
-            await apologise(interaction)
-        finally:
-            if task is not None:
-                running.discard(task)
+        with tracked(running):
+            try:
+                await handler(interaction, *args, **kwargs)
+            except Exception as error:
+                if interaction.client.is_closed():  # stopping: the connection went first, say so in one line
+                    log.warning("interaction %s was not answered: stopping (%s)", interaction.id, error)
+                    return
+                log.exception(
+                    "%s failed (guild %s, channel %s, user %s, custom_id %s)",
+                    handler.__name__,
+                    interaction.guild_id,
+                    interaction.channel_id,
+                    interaction.user.id,
+                    dict(interaction.data or {}).get("custom_id"),
+                )
+                await apologise(interaction)
 
     return run
 

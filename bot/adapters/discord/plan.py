@@ -77,17 +77,15 @@ async def exam_date(interaction: discord.Interaction, date: str) -> None:
     timezone=_("Your IANA time zone, e.g. America/Sao_Paulo (default: the server's)"),
 )
 async def remind(interaction: discord.Interaction, time: str, timezone: str | None = None) -> None:
-    engine, learner = engine_of(interaction), learner_of(interaction)
-
-    async def work() -> str:
-        zone = timezone.strip() if timezone else None
-        if zone is None:
-            zone = (await engine.profile(learner)).timezone
-        if zone is None:
-            zone = (await engine.settings(place_of(interaction))).timezone
-        return await remind_reply(engine, learner, time, zone, str(interaction.guild_id), "/quiz remind")
-
-    await reply_private(interaction, work(), lambda reply: {"content": reply})
+    work = remind_reply(
+        engine_of(interaction),
+        learner_of(interaction),
+        time,
+        place_of(interaction),
+        "/quiz remind",
+        named_zone=timezone.strip() if timezone else None,
+    )
+    await reply_private(interaction, work, lambda reply: {"content": reply})
 
 
 PLAN_COMMANDS: tuple[app_commands.Command[Any, ..., None], ...] = (exam_date, remind)

@@ -27,7 +27,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.adapters import charts, plaintext
-from bot.adapters.background import Backoff, ReminderSender, each, finish, repeat
+from bot.adapters.background import (
+    FINISH_HANDLING_SECONDS,
+    Backoff,
+    ReminderSender,
+    each,
+    finish,
+    repeat,
+    tracked,
+)
 from bot.adapters.chart_worker import draw_png
 from bot.adapters.plaintext import personal_data
 from bot.adapters.slack import blocks, exam, plan
@@ -56,7 +64,6 @@ from bot.i18n import t
 log = logging.getLogger(__name__)
 
 CLOSE_INTERVAL_SECONDS = 5.0
-FINISH_HANDLING_SECONDS = 5.0  # how long a stop waits for acknowledged work
 HOME_START_GUARD_SECONDS = 10.0
 TASKS = ("3.1", "3.2", "3.3", "3.4")
 CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
@@ -832,25 +839,20 @@ def register(app: AsyncApp, quiz: SlackQuiz) -> None:
     """
 
     async def guarded(work: Awaitable[None], body: dict[str, Any], respond: Responder | None = None) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            quiz.handling.add(task)
-        try:
-            await work
-        except Exception:
-            team = (body.get("team") or {}).get("id", body.get("team_id", ""))
-            user = (body.get("user") or {}).get("id", body.get("user_id", ""))
-            log.exception("slack listener failed (team %s, user %s)", team, user)
-            if respond is not None:
-                person = quiz.people.peek(team, user)
-                locale = quiz.locale(person) if person else quiz.engine.default_locale
-                with contextlib.suppress(Exception):
-                    await respond(
-                        text=t(locale, "discord.error"), response_type="ephemeral", replace_original=False
-                    )
-        finally:
-            if task is not None:
-                quiz.handling.discard(task)
+        with tracked(quiz.handling):
+            try:
+                await work
+            except Exception:
+                team = (body.get("team") or {}).get("id", body.get("team_id", ""))
+                user = (body.get("user") or {}).get("id", body.get("user_id", ""))
+                log.exception("slack listener failed (team %s, user %s)", team, user)
+                if respond is not None:
+                    person = quiz.people.peek(team, user)
+                    locale = quiz.locale(person) if person else quiz.engine.default_locale
+                    with contextlib.suppress(Exception):
+                        await respond(
+                            text=t(locale, "discord.error"), response_type="ephemeral", replace_original=False
+                        )
 
     @app.command("/quiz")
     async def on_quiz(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Responder) -> None:

@@ -62,13 +62,16 @@ async def command(
         reply, _ = await exam_date_reply(quiz.engine, learner, " ".join(args), "/quiz exam-date")
         await private(reply)
         return
-    engine = quiz.engine
-    # a zone named now, else the one named last time, else Slack's profile zone
-    zone = args[1] if len(args) > 1 else (await engine.profile(learner)).timezone or person.timezone
-    if zone is None:
-        zone = (await engine.settings(place)).timezone
-    time = args[0] if args else ""
-    await private(await remind_reply(engine, learner, time, zone, place.workspace, "/quiz remind"))
+    reply = await remind_reply(
+        quiz.engine,
+        learner,
+        args[0] if args else "",
+        place,
+        "/quiz remind",
+        named_zone=args[1] if len(args) > 1 else None,
+        platform_zone=person.timezone,
+    )
+    await private(reply)
 
 
 def reminder_blocks(reminder: Reminder) -> list[Block]:
