@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.adapters import plaintext
 from bot.adapters.console.play import play
 from bot.engine import FeedbackCard, LearnerRef, PlaceRef, QuestionCard, QuizEngine
+from bot.engine.model import AttemptRecord
 from tests.conftest import FakeClock
 
 PLACE = PlaceRef("discord", "guild-p", "c1")
@@ -134,3 +135,25 @@ def test_quizbot_stats_prints_the_tables(tmp_path: Path) -> None:
     assert "Acerto por tarefa (todas as respostas)" in done.stdout
     assert "Respostas por dia, últimos 30 dias (UTC)" in done.stdout
     assert "matplotlib" not in done.stderr
+
+
+async def test_stats_and_progress_together_read_the_history_once_and_agree(
+    engine: QuizEngine, clock: FakeClock
+) -> None:
+    """`/quiz stats` shows both cards; one read of the learner's answers serves the two."""
+    await engine.update_settings(PLACE, timezone="America/Sao_Paulo")
+    await seed(engine, clock)
+    store, reads = engine.store, []
+    real = store.learner_history
+
+    async def counted(learner: LearnerRef) -> list[AttemptRecord]:
+        reads.append(learner)
+        return await real(learner)
+
+    store.learner_history = counted  # type: ignore[method-assign]
+    stats, progress = await engine.stats_and_progress(ANA, PLACE)
+    assert len(reads) == 1
+    store.learner_history = real  # type: ignore[method-assign]
+    assert stats == await engine.stats(ANA, PLACE)
+    assert progress == await engine.progress(ANA, PLACE)
+    assert stats.attempts == progress.answered == 7

@@ -1157,8 +1157,30 @@ class QuizEngine:
 
     async def stats(self, learner: LearnerRef, place: PlaceRef | None = None) -> StatsCard:
         """A learner's own record across every place and practice session."""
+        settings, history = await self._history(learner, place)
+        return await self._stats_card(learner, place, settings, history)
+
+    async def stats_and_progress(
+        self, learner: LearnerRef, place: PlaceRef | None = None, days: int = 30
+    ) -> tuple[StatsCard, ProgressCard]:
+        """``/quiz stats`` shows both: one read of the learner's history serves the two."""
+        settings, history = await self._history(learner, place)
+        stats = await self._stats_card(learner, place, settings, history)
+        return stats, self._progress_card(learner, settings, history, days)
+
+    async def _history(
+        self, learner: LearnerRef, place: PlaceRef | None
+    ) -> tuple[PlaceSettings, list[AttemptRecord]]:
         settings = await self.settings(place) if place else PlaceSettings()
-        history = sorted(await self.store.learner_history(learner), key=lambda a: a.answered_at)
+        return settings, sorted(await self.store.learner_history(learner), key=lambda a: a.answered_at)
+
+    async def _stats_card(
+        self,
+        learner: LearnerRef,
+        place: PlaceRef | None,
+        settings: PlaceSettings,
+        history: Sequence[AttemptRecord],
+    ) -> StatsCard:
         current = best = 0
         for attempt in history:
             current = current + 1 if attempt.correct else 0
@@ -1193,8 +1215,12 @@ class QuizEngine:
         """What the progress chart shows: accuracy per task statement over every answer,
         and answers per day over the last ``days`` days (today included), cut in the
         place's time zone; days without answers are there with zeros."""
-        settings = await self.settings(place) if place else PlaceSettings()
-        history = sorted(await self.store.learner_history(learner), key=lambda a: a.answered_at)
+        settings, history = await self._history(learner, place)
+        return self._progress_card(learner, settings, history, days)
+
+    def _progress_card(
+        self, learner: LearnerRef, settings: PlaceSettings, history: Sequence[AttemptRecord], days: int
+    ) -> ProgressCard:
         span = max(1, days)
         today = local_time(self.clock(), settings.timezone).date()
         first = today - timedelta(days=span - 1)

@@ -197,6 +197,5 @@ async def _flag(
 async def show_stats(engine: QuizEngine, learner: LearnerRef, stream: TextIO) -> None:
     """``quizbot stats`` and ``stats`` typed during a game: the stats, then the progress
     chart's figures as tables (a terminal shows no picture)."""
-    stats = await engine.stats(learner, TERMINAL)
-    progress = await engine.progress(learner, TERMINAL)
+    stats, progress = await engine.stats_and_progress(learner, TERMINAL)
     print(render.stats(stats), "", render.progress(progress), sep="\n", file=stream, flush=True)

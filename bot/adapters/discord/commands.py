@@ -71,8 +71,8 @@ async def stats_reply(engine: QuizEngine, learner: LearnerRef, place: PlaceRef) 
     reply. Interaction replies are webhook messages: attaching a file to one needs no
     channel permission (no Attach Files in the invite). A chart that cannot be drawn is
     logged and left out; the stats still come. No answers yet: no chart."""
-    embed = render.stats_embed(await engine.stats(learner, place))
-    progress = await engine.progress(learner, place)
+    stats, progress = await engine.stats_and_progress(learner, place)
+    embed = render.stats_embed(stats)
     if not progress.answered:
         return {"embed": embed}  # an empty chart tells nothing the stats do not
     try:

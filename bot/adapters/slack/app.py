@@ -52,7 +52,7 @@ from bot.engine import (
     RoundBusy,
     Scope,
 )
-from bot.engine.cards import ExamResultCard, GuessOutcome, SessionSummaryCard
+from bot.engine.cards import ExamResultCard, GuessOutcome, ProgressCard, SessionSummaryCard
 from bot.engine.daily import DAY_NAMES, next_post_after
 from bot.engine.locale import resolve_locale
 from bot.engine.lru import LruCache
@@ -348,9 +348,9 @@ class SlackQuiz:
             streaks = await self.engine.streaks(place, learner)
             await private(t(locale, "streaks.title"), blocks.streaks_blocks(streaks))
         elif sub == "stats":
-            stats = await self.engine.stats(learner, place)
+            stats, progress = await self.engine.stats_and_progress(learner, place)
             await private(t(locale, "stats.title", name=learner.display_name), blocks.stats_blocks(stats))
-            await self.send_chart(client, learner, place, locale, private)
+            await self.send_chart(client, learner, progress, locale, private)
         elif sub in plan.COMMANDS:  # exam-date, remind
             await plan.command(self, place, learner, person, sub, args, private)
         elif sub == "privacy":
@@ -403,7 +403,7 @@ class SlackQuiz:
         self,
         client: AsyncWebClient,
         learner: LearnerRef,
-        place: PlaceRef,
+        progress: ProgressCard,
         locale: str,
         private: Callable[..., Awaitable[None]],
     ) -> None:
@@ -412,7 +412,6 @@ class SlackQuiz:
         URL it returns, files.completeUploadExternal into the DM), which needs files:write:
         a workspace that has not granted it yet is told so politely. The stats were sent
         already; nothing here turns them into an error."""
-        progress = await self.engine.progress(learner, place)
         if not progress.answered:
             return  # an empty chart tells nothing the stats did not
         try:
