@@ -1275,9 +1275,8 @@ class QuizEngine:
     async def _own_exam(self, exam_id: int, learner: LearnerRef) -> tuple[ExamRecord | None, str]:
         """The exam if this learner owns it (nobody may see or answer another's), and the
         language to speak to them in."""
-        exam = await self.store.get_exam(exam_id)
-        learner_id = await self.store.learner_id(learner)
-        if exam is None or learner_id is None or exam.learner_id != learner_id:
+        exam = await self.store.get_exam(exam_id)  # it carries its learner's platform id
+        if exam is None or (exam.place.platform, exam.user_id) != (learner.platform, learner.user_id):
             return None, resolve_locale(learner.locale, None, self.default_locale)
         return exam, self.learner_locale(learner, await self.settings(exam.place))
 
@@ -1326,7 +1325,8 @@ class QuizEngine:
             exam_id, position, keys, frozenset(keys) == question.answer, self.clock()
         ):
             return await self.exam_question(exam_id, learner, position)  # finished or timed out
-        return await self.exam_question(exam_id, learner, min(position + 1, exam.size))
+        answered = [replace(i, chosen_keys=keys) if i.position == position else i for i in items]
+        return self._exam_card(exam, answered, min(position + 1, exam.size), locale)
 
     async def submit_exam(self, exam_id: int, learner: LearnerRef) -> ExamResultCard | ExamRefused:
         """Submit what was answered (unanswered questions count as wrong) and get the
