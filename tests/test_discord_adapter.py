@@ -393,7 +393,7 @@ async def test_a_failing_handler_apologises(bot: Bot, monkeypatch: pytest.Monkey
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(bot.engine, "stats", broken)
+    monkeypatch.setattr(bot.engine, "stats_and_progress", broken)
     record = await bot.fake.slash_command("quiz", subcommand="stats")
     assert "something went wrong" in await followup_text(record)
 

@@ -52,11 +52,15 @@ def _question_body(card: QuestionCard | ExamQuestionCard) -> list[str]:
     lines += ["", card.stem, ""]
     lines += [f"  {option.letter}) {option.text}" for option in card.options]
     lines.append("")
-    if card.select_count == 1:
-        lines.append(t(card.locale, "question.select_one"))
-    else:
-        lines.append(t(card.locale, "question.select_many", count=card.select_count))
+    lines.append(how_to_answer(card))
     return lines
+
+
+def how_to_answer(card: QuestionCard | ExamQuestionCard) -> str:
+    """ "Choose one answer." or "Select TWO." under a question, on every platform."""
+    if card.select_count == 1:
+        return t(card.locale, "question.select_one")
+    return t(card.locale, "question.select_many", count=card.select_count)
 
 
 def feedback(card: FeedbackCard) -> str:

@@ -39,6 +39,7 @@ from bot.adapters.discord.render import (
     WRONG_COLOUR,
     cut,
     fit,
+    question_description,
     timestamp,
 )
 from bot.engine import PlaceRef
@@ -172,16 +173,10 @@ EXAM_ITEMS = (ExamAnswerButton, ExamAnswerSelect, ExamGoButton, ExamSubmitButton
 
 
 def exam_embed(card: ExamQuestionCard) -> discord.Embed:
-    options = "\n".join(f"**{o.letter}.** {o.text}" for o in card.options)
-    how = (
-        t(card.locale, "question.select_one")
-        if card.select_count == 1
-        else t(card.locale, "question.select_many", count=card.select_count)
-    )
     title = t(card.locale, "exam.progress", position=card.position, size=card.size, answered=card.answered)
     embed = discord.Embed(
         title=cut(title, TITLE_LIMIT),
-        description=cut(f"{card.stem}\n\n{options}\n\n*{how}*", DESCRIPTION_LIMIT),
+        description=question_description(card),
         colour=QUESTION_COLOUR,
     )
     if card.chosen_letters:

@@ -21,6 +21,7 @@ from bot.adapters.discord.components import (
 )
 from bot.engine.cards import (
     AnswerRefused,
+    ExamQuestionCard,
     FeedbackCard,
     LeaderboardCard,
     QuestionCard,
@@ -71,19 +72,19 @@ def timestamp(moment: datetime, style: str = "R") -> str:
     return f"<t:{int(moment.timestamp())}:{style}>"
 
 
-def question_embed(card: QuestionCard) -> discord.Embed:
+def question_description(card: QuestionCard | ExamQuestionCard) -> str:
+    """The stem, the lettered options and how to answer: a channel question or an exam's."""
     options = "\n".join(f"**{o.letter}.** {o.text}" for o in card.options)
-    how = (
-        t(card.locale, "question.select_one")
-        if card.select_count == 1
-        else t(card.locale, "question.select_many", count=card.select_count)
-    )
+    return cut(f"{card.stem}\n\n{options}\n\n*{text.how_to_answer(card)}*", DESCRIPTION_LIMIT)
+
+
+def question_embed(card: QuestionCard) -> discord.Embed:
     title = t(card.locale, "discord.question.title", task=card.task, objective=card.objective)
     if card.daily_date:
         title = f"{t(card.locale, 'daily.title', date=card.daily_date)} · {card.task}"
     embed = discord.Embed(
         title=cut(title, TITLE_LIMIT),
-        description=cut(f"{card.stem}\n\n{options}\n\n*{how}*", DESCRIPTION_LIMIT),
+        description=question_description(card),
         colour=QUESTION_COLOUR,
     )
     if card.deadline is not None:

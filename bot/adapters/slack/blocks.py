@@ -77,11 +77,7 @@ def _options(card_options: Any) -> str:
 
 def question_blocks(card: QuestionCard) -> list[Block]:
     locale = card.locale
-    how = (
-        t(locale, "question.select_one")
-        if card.select_count == 1
-        else t(locale, "question.select_many", count=card.select_count)
-    )
+    how = text.how_to_answer(card)
     title = t(locale, "discord.question.title", task=card.task, objective=card.objective)
     if card.daily_date:
         title = f"{t(locale, 'daily.title', date=card.daily_date)} · {card.task}"

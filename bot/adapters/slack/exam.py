@@ -55,11 +55,7 @@ def exam_blocks(card: ExamQuestionCard) -> list[Block]:
         f"{'➤ ' if o.letter in card.chosen_letters else ''}*{o.letter}.* {escape(o.text)}"
         for o in card.options
     )
-    how = (
-        t(locale, "question.select_one")
-        if card.select_count == 1
-        else t(locale, "question.select_many", count=card.select_count)
-    )
+    how = text.how_to_answer(card)
     value = f"{card.exam_id}:{card.position}"
     if card.select_count == 1:
         answers = [
