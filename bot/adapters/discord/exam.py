@@ -23,6 +23,7 @@ import discord
 from bot.adapters import plaintext as text
 from bot.adapters.discord.interactions import (
     FAST_REPLY_SECONDS,
+    REFUSED_FOR_GOOD,
     engine_of,
     guarded,
     learner_of,
@@ -277,7 +278,7 @@ async def deliver_result(client: QuizClientMixin, card: ExamResultCard, *, head_
     try:
         for index, group in enumerate(batches(embeds)):
             await channel.send(embeds=group, nonce=f"x{card.exam_id}.{index + int(head_shown)}")
-    except (discord.Forbidden, discord.NotFound) as error:
+    except REFUSED_FOR_GOOD as error:
         log.warning(
             "the result of mock exam %s cannot be sent to its DM: %s %s; not trying again",
             card.exam_id,

@@ -37,6 +37,12 @@ FAST_REPLY_SECONDS = 1.5  # answer directly if the work is done by then; else de
 Handler = Callable[..., Coroutine[Any, Any, None]]
 
 
+# A DM Discord will not take, now or later: the member closed their DMs or left every
+# server shared with the bot (403), or the user or channel is gone (404). Anything else
+# (a 429, a 5xx, a network error) may pass and is tried again.
+REFUSED_FOR_GOOD = (discord.Forbidden, discord.NotFound)
+
+
 def quiz_client(interaction: discord.Interaction) -> QuizClientMixin:
     from bot.adapters.discord.client import QuizClientMixin
 

@@ -21,7 +21,14 @@ from discord.app_commands import locale_str as _
 from bot.adapters import plaintext as text
 from bot.adapters.background import Undeliverable
 from bot.adapters.discord import interactions
-from bot.adapters.discord.interactions import engine_of, guarded, learner_of, place_of, reply_private
+from bot.adapters.discord.interactions import (
+    REFUSED_FOR_GOOD,
+    engine_of,
+    guarded,
+    learner_of,
+    place_of,
+    reply_private,
+)
 from bot.adapters.plan import exam_date_reply, remind_reply
 from bot.engine.reminders import Reminder
 from bot.i18n import t
@@ -103,7 +110,5 @@ async def send_reminder(client: QuizClientMixin, reminder: Reminder) -> None:
             view=view,
             nonce=f"rm{reminder.learner_id}.{reminder.local_date:%m%d}",  # a retried send posts once
         )
-    except discord.HTTPException as error:
-        if 400 <= error.status < 500 and error.status != 429:  # DMs closed, unknown user
-            raise Undeliverable(f"{error.status} {error.text or ''}".strip()) from error
-        raise
+    except REFUSED_FOR_GOOD as error:
+        raise Undeliverable(f"{error.status} {error.text or ''}".strip()) from error
