@@ -179,12 +179,6 @@ def weak_spot(locale: str, spot: WeakSpot) -> str:
     return row.rstrip(" ·").replace("  ", " ")
 
 
-def guessed(locale: str, changed: bool) -> str:
-    """The answer to "I guessed": noted, or nothing to change (a wrong answer, a second
-    click, someone else's round)."""
-    return guess_reply(locale, GuessOutcome.NOTED if changed else GuessOutcome.NOTHING)
-
-
 def guess_reply(locale: str, outcome: GuessOutcome) -> str:
     """The answer to an "I guessed" button, neutral while the round's results wait for its close."""
     return t(locale, f"guessed.{outcome.value}")

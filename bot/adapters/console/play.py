@@ -17,7 +17,7 @@ from typing import TextIO
 from bot.adapters import plaintext as render
 from bot.adapters.console.leftovers import mention_running, settle_left_over
 from bot.engine import AnswerRefused, FeedbackCard, LearnerRef, PlaceRef, QuestionCard, QuizEngine
-from bot.engine.cards import RecordedCard
+from bot.engine.cards import GuessOutcome, RecordedCard
 from bot.engine.locale import resolve_locale
 from bot.engine.model import FlagReason
 from bot.i18n import t
@@ -137,8 +137,8 @@ async def _offer_last_guess(
     where "g" marks it a guess; Enter, anything else or the end of input goes on."""
     print(t(right.locale, "console.guessed_last"), end="", flush=True, file=stream)
     if (await reader.next()).strip().casefold() in GUESSED_WORDS:
-        changed = await engine.guessed(right.round_id, learner)
-        print(render.guessed(right.locale, changed), file=stream, flush=True)
+        outcome = await engine.guess(right.round_id, learner)
+        print(render.guess_reply(right.locale, outcome), file=stream, flush=True)
 
 
 async def _ask_until_valid(
@@ -168,8 +168,8 @@ async def _ask_until_valid(
             await show_stats(engine, learner, stream)
             continue
         if text.casefold() in GUESSED_WORDS:
-            changed = right is not None and await engine.guessed(right.round_id, learner)
-            print(render.guessed(card.locale, changed), file=stream, flush=True)
+            outcome = await engine.guess(right.round_id, learner) if right else GuessOutcome.NOTHING
+            print(render.guess_reply(card.locale, outcome), file=stream, flush=True)
             continue
         result = await engine.answer(card.round_id, learner, [text], place=TERMINAL)
         if isinstance(result, AnswerRefused):
